@@ -1,0 +1,14 @@
+"""URLs of a municipality's domain (its own schema)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("core.urls")),
+    path("konto/", include("accounts.urls")),
+    path("benutzer/", include("accounts.urls_manage")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+handler404 = "core.views.not_found"
+handler403 = "core.views.forbidden"
+handler500 = "core.views.server_error"
