@@ -7,7 +7,9 @@ MUNICIPAL_ROLE_CHOICES = [(role.value, role.label) for role in Role if role in M
 
 
 class LoginForm(AuthenticationForm):
-    username = forms.EmailField(label="E-Mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="E-Mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     error_messages = {
         "invalid_login": "E-Mail-Adresse oder Passwort sind falsch. Bitte prüfen Sie Ihre Eingabe.",
         "inactive": "Dieses Konto ist deaktiviert.",
@@ -18,7 +20,9 @@ class InviteForm(forms.Form):
     email = forms.EmailField(label="E-Mail")
     full_name = forms.CharField(label="Name", max_length=150, required=False)
     roles = forms.MultipleChoiceField(
-        label="Rollen", choices=MUNICIPAL_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple,
+        label="Rollen",
+        choices=MUNICIPAL_ROLE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Bitte wählen Sie mindestens eine Rolle."},
     )
 

@@ -101,7 +101,9 @@ def user_update(*, user: User, roles: Iterable[str], active: bool, acting_user: 
     new_roles = _validate_roles(roles, public=public)
     if user.pk == acting_user.pk:
         if Role.MUNICIPAL_ADMIN in user.roles and Role.MUNICIPAL_ADMIN not in new_roles:
-            raise ValidationError({"roles": "Sie können sich die Administrationsrolle nicht selbst entziehen."})
+            raise ValidationError(
+                {"roles": "Sie können sich die Administrationsrolle nicht selbst entziehen."}
+            )
         if not active:
             raise ValidationError({"is_active": "Sie können Ihr eigenes Konto nicht deaktivieren."})
     user.roles = new_roles

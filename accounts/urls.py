@@ -7,8 +7,11 @@ app_name = "accounts"
 urlpatterns = [
     path(
         "anmelden/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm,
-                                     redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
+        ),
         name="login",
     ),
     path("abmelden/", auth_views.LogoutView.as_view(), name="logout"),

@@ -30,4 +30,6 @@ class ProgressBar:
     def finish(self) -> None:
         if self.stream is not None:
             self.update(self.total)
-            self.stream.write("\n", ending="") if hasattr(self.stream, "style_func") else self.stream.write("\n")
+            self.stream.write("\n", ending="") if hasattr(self.stream, "style_func") else self.stream.write(
+                "\n"
+            )

@@ -6,4 +6,6 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("verwaltung/auftraege/<int:pk>/", views.job_detail, name="job"),
+    path("verwaltung/auftraege/<int:pk>/status", views.job_status, name="job_status"),
 ]

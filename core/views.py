@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
-from accounts.permissions import is_public
+from accounts.permissions import is_public, require
+
+from .models import Job
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -36,8 +38,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     broker = _broker_state()
     healthy = database == "ok" and broker == "ok"
     return JsonResponse(
-        {"status": "ok" if healthy else "gestört", "database": database, "broker": broker,
-         "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0]},
+        {
+            "status": "ok" if healthy else "gestört",
+            "database": database,
+            "broker": broker,
+            "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0],
+        },
         status=200 if healthy else 503,
     )
 
@@ -52,3 +58,15 @@ def forbidden(request: HttpRequest, exception=None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+@require("staff.area")
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    return render(request, "core/job_detail.html", {"job": job})
+
+
+@require("staff.area")
+def job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    job = get_object_or_404(Job, pk=pk)
+    return JsonResponse(job.as_dict())

@@ -18,7 +18,14 @@ from .services import MunicipalityData, municipality_onboard
 from .validators import validate_ags, validate_leitweg_id
 
 REQUIRED_COLUMNS = ("ags", "name", "kind", "district", "population")
-OPTIONAL_COLUMNS = ("short_name", "leitweg_id", "contact_email", "invoice_street", "invoice_postal_code", "invoice_city")
+OPTIONAL_COLUMNS = (
+    "short_name",
+    "leitweg_id",
+    "contact_email",
+    "invoice_street",
+    "invoice_postal_code",
+    "invoice_city",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,13 @@ def parse_municipalities(text: str) -> list[MunicipalityData]:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise ImportFileError(
-            [RowError(1, "", f"Es fehlen die Spalten: {', '.join(missing)} (erwartet: {', '.join(REQUIRED_COLUMNS)}).")]
+            [
+                RowError(
+                    1,
+                    "",
+                    f"Es fehlen die Spalten: {', '.join(missing)} (erwartet: {', '.join(REQUIRED_COLUMNS)}).",
+                )
+            ]
         )
     errors: list[RowError] = []
     rows: list[MunicipalityData] = []
@@ -92,7 +105,9 @@ def parse_municipalities(text: str) -> list[MunicipalityData]:
             line_errors.append(RowError(index, "name", "Der Name fehlt."))
         if row["kind"] not in kinds:
             line_errors.append(
-                RowError(index, "kind", f"Unbekannte Art „{row['kind']}“ (erlaubt: {', '.join(sorted(kinds))}).")
+                RowError(
+                    index, "kind", f"Unbekannte Art „{row['kind']}“ (erlaubt: {', '.join(sorted(kinds))})."
+                )
             )
         population = 0
         try:
@@ -100,7 +115,9 @@ def parse_municipalities(text: str) -> list[MunicipalityData]:
             if population < 0:
                 raise ValueError
         except ValueError:
-            line_errors.append(RowError(index, "population", f"„{row['population']}“ ist keine Einwohnerzahl."))
+            line_errors.append(
+                RowError(index, "population", f"„{row['population']}“ ist keine Einwohnerzahl.")
+            )
         if row.get("leitweg_id"):
             try:
                 validate_leitweg_id(row["leitweg_id"])

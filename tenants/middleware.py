@@ -24,3 +24,11 @@ class TenantMiddleware(TenantMainMiddleware):
         if seconds:
             cache.set(key, tenant, seconds)
         return tenant
+
+    def process_response(self, request, response):
+        # Leave the connection on the public schema between requests, so that code
+        # running after a response (tests, signals) never inherits a municipality's schema.
+        from django.db import connection
+
+        connection.set_schema_to_public()
+        return response

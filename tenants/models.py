@@ -60,7 +60,9 @@ class Municipality(TenantMixin):
         verbose_name_plural = "Kommunen"
         ordering = ["short_name", "ags"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ags__regex=r"^[0-9]{8}$"), name="municipality_ags_8_digits"),
+            models.CheckConstraint(
+                condition=models.Q(ags__regex=r"^[0-9]{8}$"), name="municipality_ags_8_digits"
+            ),
         ]
 
     def __str__(self) -> str:

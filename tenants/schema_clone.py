@@ -201,5 +201,7 @@ def migrate_schema_classic(schema_name: str, *, verbosity: int = 0) -> None:
     """The slow path: create a schema and run every tenant migration in it (benchmarks, tests)."""
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema_name)}")
-    call_command("migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=verbosity)
+    call_command(
+        "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=verbosity
+    )
     connection.set_schema_to_public()

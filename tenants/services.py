@@ -21,8 +21,21 @@ from .schema_clone import clone_schema
 logger = logging.getLogger("ozg.tenants")
 
 PUBLIC_AGS = "00000000"
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ł": "l", "Ł": "L",
-                          "/": " ", ".": " "})
+_UMLAUTS = str.maketrans(
+    {
+        "ä": "ae",
+        "ö": "oe",
+        "ü": "ue",
+        "Ä": "Ae",
+        "Ö": "Oe",
+        "Ü": "Ue",
+        "ß": "ss",
+        "ł": "l",
+        "Ł": "L",
+        "/": " ",
+        ".": " ",
+    }
+)
 
 
 def short_name_of(official_name: str) -> str:
@@ -33,7 +46,7 @@ def short_name_of(official_name: str) -> str:
 def municipality_slug(short_name: str, kind: str) -> str:
     text = unicodedata.normalize("NFC", short_name).translate(_UMLAUTS)
     slug = slugify(text)
-    if kind == MunicipalityKind.LANDKREIS:
+    if kind == MunicipalityKind.LANDKREIS and "kreis" not in slug:
         slug = f"landkreis-{slug}"
     return slug[:50].strip("-") or "kommune"
 
@@ -69,8 +82,14 @@ class MunicipalityData:
             "district": self.district.strip(),
             "population": self.population,
         }
-        for name in ("leitweg_id", "contact_email", "invoice_recipient", "invoice_street",
-                     "invoice_postal_code", "invoice_city"):
+        for name in (
+            "leitweg_id",
+            "contact_email",
+            "invoice_recipient",
+            "invoice_street",
+            "invoice_postal_code",
+            "invoice_city",
+        ):
             if getattr(self, name):
                 values[name] = getattr(self, name).strip()
         return values
@@ -96,13 +115,19 @@ def ensure_public_tenant() -> Municipality:
         },
     )
     for name in {settings.SHOP_BASE_DOMAIN, "127.0.0.1"}:
-        Domain.objects.get_or_create(domain=name, defaults={"tenant": public, "is_primary": name == settings.SHOP_BASE_DOMAIN})
+        Domain.objects.get_or_create(
+            domain=name, defaults={"tenant": public, "is_primary": name == settings.SHOP_BASE_DOMAIN}
+        )
     return public
 
 
 def _free_domain(slug: str, municipality: Municipality) -> str:
     base = settings.SHOP_BASE_DOMAIN
-    candidates = [slug, f"{slug}-{slugify(municipality.district.translate(_UMLAUTS))}", f"{slug}-{municipality.ags}"]
+    candidates = [
+        slug,
+        f"{slug}-{slugify(municipality.district.translate(_UMLAUTS))}",
+        f"{slug}-{municipality.ags}",
+    ]
     for candidate in candidates:
         domain = f"{candidate.strip('-')}.{base}"
         owner = Domain.objects.filter(domain=domain).values_list("tenant_id", flat=True).first()
@@ -119,7 +144,11 @@ def _schema_exists(name: str) -> bool:
 
 @transaction.atomic
 def municipality_onboard(
-    *, data: MunicipalityData, admin_email: str | None = None, admin_name: str = "", send_invitation: bool = True
+    *,
+    data: MunicipalityData,
+    admin_email: str | None = None,
+    admin_name: str = "",
+    send_invitation: bool = True,
 ) -> OnboardResult:
     """Create or update a municipality; create its schema and domain if missing. Idempotent.
 
@@ -175,5 +204,3 @@ def municipality_domain_url(municipality: Municipality) -> str:
     from accounts.services import base_url_for
 
     return base_url_for(municipality.primary_domain or "")
-
-

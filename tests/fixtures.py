@@ -22,17 +22,29 @@ PASSWORD = "Test-Passwort-2024"
 
 TOWNS = {
     "leipzig": MunicipalityData(
-        ags="14713000", official_name="Leipzig, Stadt", kind="kreisfreie_stadt", district="Leipzig, Stadt",
-        population=611850, leitweg_id="14713000-12345-84",
-        invoice_street="Martin-Luther-Ring 4-6", invoice_postal_code="04109", invoice_city="Leipzig",
+        ags="14713000",
+        official_name="Leipzig, Stadt",
+        kind="kreisfreie_stadt",
+        district="Leipzig, Stadt",
+        population=611850,
+        leitweg_id="14713000-12345-84",
+        invoice_street="Martin-Luther-Ring 4-6",
+        invoice_postal_code="04109",
+        invoice_city="Leipzig",
     ),
     "dresden": MunicipalityData(
-        ags="14612000", official_name="Dresden, Stadt", kind="kreisfreie_stadt", district="Dresden, Stadt",
+        ags="14612000",
+        official_name="Dresden, Stadt",
+        kind="kreisfreie_stadt",
+        district="Dresden, Stadt",
         population=564904,
     ),
     "wilsdruff": MunicipalityData(
-        ags="14628410", official_name="Wilsdruff, Stadt", kind="stadt",
-        district="Sächsische Schweiz-Osterzgebirge", population=14583,
+        ags="14628410",
+        official_name="Wilsdruff, Stadt",
+        kind="stadt",
+        district="Sächsische Schweiz-Osterzgebirge",
+        population=14583,
     ),
 }
 
@@ -54,9 +66,7 @@ class Town:
     def login(self, role: str) -> Client:
         """A client signed in through the real login form of this municipality's domain."""
         client = self.client()
-        response = client.post(
-            "/konto/anmelden/", {"username": self.emails[role], "password": PASSWORD}
-        )
+        response = client.post("/konto/anmelden/", {"username": self.emails[role], "password": PASSWORD})
         assert response.status_code == 302, f"Anmeldung als {role} bei {self.key} fehlgeschlagen"
         return client
 
@@ -98,7 +108,10 @@ def towns(django_db_setup, db) -> dict[str, Town]:
             key=key,
             municipality=municipality,
             domain=municipality.primary_domain,
-            emails={role: f"{role}@{key}.example" for role in (Role.PURCHASER, Role.APPROVER, Role.MUNICIPAL_ADMIN)},
+            emails={
+                role: f"{role}@{key}.example"
+                for role in (Role.PURCHASER, Role.APPROVER, Role.MUNICIPAL_ADMIN)
+            },
         )
     return result
 

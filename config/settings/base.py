@@ -74,7 +74,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,7 +143,9 @@ CACHES = {
     }
 }
 if env("CACHE_URL"):
-    CACHES["default"].update({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")})
+    CACHES["default"].update(
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+    )
 # Host → tenant routing is looked up per request; this cache keeps it cheap (tenants/middleware.py).
 TENANT_ROUTING_CACHE_SECONDS = int(env("TENANT_ROUTING_CACHE_SECONDS", "60"))
 
@@ -195,3 +196,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
     "loggers": {"ozg": {"level": env("LOG_LEVEL", "INFO"), "propagate": True}},
 }
+
+# --- django-import-export -------------------------------------------------------------------
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Cells starting with = + - @ are neutralised on export (spreadsheet formula injection).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

@@ -10,7 +10,11 @@ from tenants.models import Domain, Municipality
 from tenants.services import MunicipalityData, municipality_onboard, municipality_slug
 
 GOERLITZ = MunicipalityData(
-    ags="14626110", official_name="Görlitz, Stadt, Hochschulstadt", kind="stadt", district="Görlitz", population=55784
+    ags="14626110",
+    official_name="Görlitz, Stadt, Hochschulstadt",
+    kind="stadt",
+    district="Görlitz",
+    population=55784,
 )
 
 
@@ -20,9 +24,13 @@ def _schema_exists(name):
         return cursor.fetchone() is not None
 
 
-def test_onboarding_creates_row_schema_domain_and_invites_admin(django_db_setup, db, django_capture_on_commit_callbacks):
+def test_onboarding_creates_row_schema_domain_and_invites_admin(
+    django_db_setup, db, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        result = municipality_onboard(data=GOERLITZ, admin_email="IT@Goerlitz.example", admin_name="Ines Tamm")
+        result = municipality_onboard(
+            data=GOERLITZ, admin_email="IT@Goerlitz.example", admin_name="Ines Tamm"
+        )
     municipality = result.municipality
     assert result.created
     assert municipality.short_name == "Görlitz"
@@ -64,8 +72,14 @@ def test_landkreis_and_city_of_the_same_name_get_distinct_domains(django_db_setu
 
 
 def test_two_gemeinden_with_the_same_name_get_distinct_domains(django_db_setup, db):
-    a = municipality_onboard(data=MunicipalityData(ags="14625020", official_name="Bernsdorf, Stadt", kind="stadt", district="Bautzen"))
-    b = municipality_onboard(data=MunicipalityData(ags="14524040", official_name="Bernsdorf", kind="gemeinde", district="Zwickau"))
+    a = municipality_onboard(
+        data=MunicipalityData(
+            ags="14625020", official_name="Bernsdorf, Stadt", kind="stadt", district="Bautzen"
+        )
+    )
+    b = municipality_onboard(
+        data=MunicipalityData(ags="14524040", official_name="Bernsdorf", kind="gemeinde", district="Zwickau")
+    )
     assert a.domain == "bernsdorf.localhost"
     assert b.domain == "bernsdorf-zwickau.localhost"
 
@@ -99,5 +113,8 @@ def _count_schemas():
 def test_slugs_are_readable_ascii():
     assert municipality_slug("Görlitz", "stadt") == "goerlitz"
     assert municipality_slug("Bautzen / Budyšin", "stadt") == "bautzen-budysin"
-    assert municipality_slug("Sächsische Schweiz-Osterzgebirge", "landkreis") == "landkreis-saechsische-schweiz-osterzgebirge"
+    assert (
+        municipality_slug("Sächsische Schweiz-Osterzgebirge", "landkreis")
+        == "landkreis-saechsische-schweiz-osterzgebirge"
+    )
     assert municipality_slug("Weißwasser/O.L. / Běła Woda", "stadt") == "weisswasser-o-l-bela-woda"

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     help = "Legt Kommunen aus einer CSV-Datei an oder aktualisiert sie (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--file", default=str(DEFAULT_FILE), help="CSV mit ags,name,kind,district,population")
+        parser.add_argument(
+            "--file", default=str(DEFAULT_FILE), help="CSV mit ags,name,kind,district,population"
+        )
         parser.add_argument("--ags", nargs="*", help="nur diese AGS aus der Datei")
         parser.add_argument("--dry-run", action="store_true", help="nur prüfen, nichts anlegen")
 
