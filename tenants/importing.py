@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import connections
 
 from .models import MunicipalityKind
-from .services import MunicipalityData, municipality_onboard
+from .schema_clone import ensure_template
+from .services import MunicipalityData, municipality_onboard, municipality_slug, short_name_of
 from .validators import validate_ags, validate_leitweg_id
 
 REQUIRED_COLUMNS = ("ags", "name", "kind", "district", "population")
@@ -150,19 +155,61 @@ class ImportSummary:
 
 
 def municipalities_import(
-    rows: Iterable[MunicipalityData], *, progress: Callable[[int, MunicipalityData], None] | None = None
+    rows: Iterable[MunicipalityData],
+    *,
+    progress: Callable[[int, MunicipalityData], None] | None = None,
+    workers: int | None = None,
 ) -> ImportSummary:
-    """Onboard validated rows. Each municipality commits on its own (a schema per row would
-    exhaust PostgreSQL's lock table in one transaction); re-running is idempotent."""
+    """Onboard validated rows; re-running is idempotent.
+
+    Each municipality commits on its own (a schema per row would exhaust PostgreSQL's
+    lock table in one transaction). Large files are spread over ``workers`` threads,
+    each with its own database connection; rows that would compete for the same
+    domain name go to the same thread, so the outcome does not depend on timing.
+    """
+    rows = list(rows)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if len(rows) >= 50 else 1
     summary = ImportSummary()
-    for number, data in enumerate(rows, start=1):
+    lock = threading.Lock()
+    done = 0
+
+    def onboard(data: MunicipalityData) -> None:
+        nonlocal done
         result = municipality_onboard(data=data, admin_email=data.contact_email or None)
-        if result.created:
-            summary.created += 1
-        elif result.changed:
-            summary.updated += 1
-        else:
-            summary.unchanged += 1
-        if progress:
-            progress(number, data)
+        with lock:
+            if result.created:
+                summary.created += 1
+            elif result.changed:
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+            done += 1
+            if progress:
+                progress(done, data)
+
+    if workers <= 1:
+        for data in rows:
+            onboard(data)
+        return summary
+
+    ensure_template()  # once, before the threads start cloning
+    groups: dict[str, list[MunicipalityData]] = {}
+    for data in rows:
+        slug = municipality_slug(data.short_name or short_name_of(data.official_name), data.kind)
+        groups.setdefault(slug, []).append(data)
+    shares: list[list[MunicipalityData]] = [[] for _ in range(workers)]
+    for index, group in enumerate(groups.values()):
+        shares[index % workers].extend(group)
+
+    def work(share: list[MunicipalityData]) -> None:
+        try:
+            for data in share:
+                onboard(data)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, share) for share in shares]:
+            future.result()
     return summary

@@ -67,6 +67,8 @@ else:
     from config import embedded
 
     DATABASES = {"default": embedded.database_settings(env("OZG_DB_NAME", "ozg"))}
+if env("OZG_DB_NAME") and DATABASE_URL:
+    DATABASES["default"]["NAME"] = env("OZG_DB_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -204,3 +206,6 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Cells starting with = + - @ are neutralised on export (spreadsheet formula injection).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# Tenant migrations: record once, replay in every identical schema (tenants/migration_executor.py).
+GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
