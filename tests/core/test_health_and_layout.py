@@ -20,6 +20,7 @@ def test_english_is_available(towns):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = client.get("/").content.decode()
     assert '<html lang="en">' in html
+    assert "Skip to content" in html and "Please sign in with your municipality" in html
 
 
 def test_money_filter_formats_german():
