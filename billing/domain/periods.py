@@ -1,0 +1,37 @@
+"""Calendar helpers for billed periods; all ranges are inclusive of both ends.
+
+FUNDING.md: maintenance is billed per calendar year in advance; partial years
+are charged pro rata by days (365 or 366).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+__all__ = ["calendar_year_periods", "days_inclusive", "year_days"]
+
+
+def year_days(year: int) -> int:
+    """Days of the calendar year: 366 in leap years, else 365."""
+    return 366 if calendar.isleap(year) else 365
+
+
+def days_inclusive(start: date, end: date) -> int:
+    """Days from ``start`` to ``end``, both counted: 2022-07-01–2022-12-31 → 184."""
+    if end < start:
+        raise ValueError(f"Ende {end:%d.%m.%Y} liegt vor Beginn {start:%d.%m.%Y}")
+    return (end - start).days + 1
+
+
+def calendar_year_periods(start: date, end: date) -> list[tuple[date, date]]:
+    """Split ``start``–``end`` at year boundaries, for billing runs.
+
+    2022-03-01–2023-02-28 → [(2022-03-01, 2022-12-31), (2023-01-01, 2023-02-28)].
+    """
+    if end < start:
+        raise ValueError(f"Ende {end:%d.%m.%Y} liegt vor Beginn {start:%d.%m.%Y}")
+    return [
+        (max(start, date(year, 1, 1)), min(end, date(year, 12, 31)))
+        for year in range(start.year, end.year + 1)
+    ]
