@@ -35,6 +35,9 @@ def use_database(name: str, *, fresh: bool) -> None:
         ) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            # Start from a quiet disk: flush what earlier runs (and the dropped database) left behind.
+            conn.execute("CHECKPOINT")
+        os.sync()
     import django
 
     django.setup()
