@@ -13,6 +13,32 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
 
+def _admin_connection():
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or None, user=db["USER"], password=db["PASSWORD"] or None,
+        dbname="postgres", autocommit=True,
+    )
+
+
+def drop_database(name: str) -> None:
+    """Drop a benchmark database and wait until the disk has absorbed the deletion,
+    so that the next timed run does not pay for this one's thousands of unlinked files."""
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    with _admin_connection() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute("CHECKPOINT")
+    os.sync()
+    time.sleep(3)
+    os.sync()
+
+
 def use_database(name: str, *, fresh: bool) -> None:
     """Point Django at database ``name`` (embedded server unless DATABASE_URL is set); recreate it if ``fresh``."""
     os.environ["OZG_DB_NAME"] = name

@@ -8,7 +8,9 @@ classic django-tenants way (CREATE SCHEMA + all migrations per schema).
 Last line: {"tenants": 428, "total_s": …, "ms_per_tenant": …, "classic_ms_per_tenant": …, "speedup": …}
 """
 
-from _common import Timer, migrate_shared, report, use_database
+import os
+
+from _common import Timer, drop_database, migrate_shared, report, use_database
 
 use_database("ozg_bench_onboard", fresh=True)
 migrate_shared()
@@ -21,7 +23,7 @@ from tenants.services import ensure_public_tenant  # noqa: E402
 ensure_public_tenant()
 rows = parse_municipalities(decode(DEFAULT_FILE.read_bytes()))
 with Timer() as total:  # includes building the template schema once
-    summary = municipalities_import(rows)  # as the product does it: 2 threads on this 2-core machine
+    summary = municipalities_import(rows, workers=int(os.environ.get("BENCH_WORKERS", "0")) or None)
 assert summary.created == len(rows) == 428, summary
 from django.db import connection  # noqa: E402
 
@@ -62,6 +64,7 @@ classic_ms = 1000 * classic.seconds / CLASSIC
 ms = 1000 * total.seconds / len(rows)
 print(f"classic: {CLASSIC} tenants in {classic.seconds:.2f} s ({classic_ms:.1f} ms per tenant)")
 print(f"one schema clone on one thread: {serial_clone_ms:.1f} ms")
+drop_database("ozg_bench_onboard")
 report(
     {
         "tenants": len(rows),

@@ -165,17 +165,23 @@ def municipality_onboard(
             if getattr(municipality, name) != value:
                 setattr(municipality, name, value)
                 changed = True
-    municipality.full_clean(exclude=["schema_name"] if created else None)
+    if created:
+        # AGS (and with it the schema name) was just looked up under lock: the unique and
+        # check constraints need no extra queries here, the database still enforces them.
+        municipality.full_clean(exclude=["schema_name"], validate_unique=False, validate_constraints=False)
+    else:
+        municipality.full_clean()
     if changed:
         municipality.save()
 
-    if not _schema_exists(municipality.schema_name):
+    if created or not _schema_exists(municipality.schema_name):
         clone_schema(municipality.schema_name)
         changed = True
-    domain = municipality.domains.filter(is_primary=True).values_list("domain", flat=True).first()
+    domain = None if created else municipality.domains.filter(is_primary=True).values_list("domain", flat=True).first()
     if domain is None:
         domain = _free_domain(municipality_slug(municipality.short_name, municipality.kind), municipality)
-        Domain.objects.create(domain=domain, tenant=municipality, is_primary=True)
+        # bulk_create: a first domain needs none of DomainMixin.save()'s primary-flag bookkeeping
+        Domain.objects.bulk_create([Domain(domain=domain, tenant=municipality, is_primary=True)])
         changed = True
     cache.delete(routing_cache_key(domain))
 
