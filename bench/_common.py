@@ -19,8 +19,12 @@ def _admin_connection():
 
     db = settings.DATABASES["default"]
     return psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or None, user=db["USER"], password=db["PASSWORD"] or None,
-        dbname="postgres", autocommit=True,
+        host=db["HOST"],
+        port=db["PORT"] or None,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
     )
 
 

@@ -177,7 +177,11 @@ def municipality_onboard(
     if created or not _schema_exists(municipality.schema_name):
         clone_schema(municipality.schema_name)
         changed = True
-    domain = None if created else municipality.domains.filter(is_primary=True).values_list("domain", flat=True).first()
+    domain = (
+        None
+        if created
+        else municipality.domains.filter(is_primary=True).values_list("domain", flat=True).first()
+    )
     if domain is None:
         domain = _free_domain(municipality_slug(municipality.short_name, municipality.kind), municipality)
         # bulk_create: a first domain needs none of DomainMixin.save()'s primary-flag bookkeeping
