@@ -10,6 +10,7 @@ admin.site.index_title = "Verwaltung des Verbands"
 urlpatterns = [
     path("", include("core.urls")),
     path("konto/", include("accounts.urls")),
+    path("katalog/", include("shop.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

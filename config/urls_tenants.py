@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("core.urls")),
     path("konto/", include("accounts.urls")),
+    path("katalog/", include("shop.urls")),
     path("benutzer/", include("accounts.urls_manage")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
