@@ -16,3 +16,6 @@ class Watch(models.Model):
         verbose_name = "Merkliste-Eintrag"
         verbose_name_plural = "Merkliste"
         constraints = [models.UniqueConstraint(fields=["assistant", "user"], name="watch_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.assistant_id}"
