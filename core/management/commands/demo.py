@@ -60,6 +60,10 @@ class Command(BaseCommand):
             f"  {summary.created} neu, {summary.updated} aktualisiert, {summary.unchanged} unverändert "
             f"({time.perf_counter() - started:.1f} s)"
         )
+        from shop.demo_catalog import demo_catalog_load
+
+        assistants, prices = demo_catalog_load()
+        self.stdout.write(f"» Demo-Katalog: {assistants} Assistenten, {prices} Beispielpreise neu angelegt")
         self._demo_users(options["port"])
         if options["prepare_only"]:
             return
