@@ -1,0 +1,97 @@
+"""Reading funding data and quoting prices through the pure engine."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch
+
+from billing.domain.subsidy import (
+    Category,
+    LineQuote,
+    OneTimeLine,
+    PeriodLine,
+    Programme,
+    quote_line,
+)
+from billing.domain.subsidy import Tranche as EngineTranche
+from shop.models import Assistant, FeeKind, Price
+
+from .models import FundingProgramme
+
+
+def to_engine(programme: FundingProgramme) -> Programme:
+    """The engine's frozen view of a programme (expects coverages, tranches, excluded prefetched)."""
+    return Programme(
+        id=programme.code,
+        name=programme.name,
+        funder=programme.funder,
+        categories=frozenset(Category(c) for c in programme.categories),
+        excluded_assistants=frozenset(a.slug for a in programme.excluded_assistants.all()),
+        coverage={c.fee_kind_id: c.percent for c in programme.coverages.all()},
+        tranches=tuple(
+            EngineTranche(id=t.pk, name=t.name, start=t.start, end=t.end, status=t.status, cap=t.cap)
+            for t in programme.tranches.all()
+        ),
+        explanation_label=programme.explanation_label or programme.funder,
+    )
+
+
+def engine_programmes(*, include_drafts: bool = False) -> list[Programme]:
+    """Active programmes as engine objects (three queries, whatever their number)."""
+    programmes = FundingProgramme.objects.filter(is_active=True).prefetch_related(
+        "coverages", "tranches", Prefetch("excluded_assistants", queryset=Assistant.objects.only("slug"))
+    )
+    if not include_drafts:
+        programmes = programmes.filter(is_draft=False)
+    return [to_engine(p) for p in programmes]
+
+
+def quote_price(
+    *,
+    price: Price,
+    assistant: Assistant,
+    recurrence: str,
+    programmes: list[Programme],
+    order_date: date | None = None,
+    period: tuple[date, date] | None = None,
+) -> LineQuote:
+    """Quote one price: one-time fees by the order date, yearly fees for a billed period."""
+    category = Category(assistant.category)
+    if recurrence == FeeKind.Recurrence.YEARLY:
+        if period is None:
+            raise ValueError("Für jährliche Gebühren ist ein Leistungszeitraum nötig.")
+        line = PeriodLine(
+            assistant.slug,
+            category,
+            price.fee_kind_id,
+            price.net_amount,
+            period[0],
+            period[1],
+            price.vat_rate,
+        )
+    else:
+        if order_date is None:
+            raise ValueError("Für einmalige Gebühren ist ein Bestelldatum nötig.")
+        line = OneTimeLine(
+            assistant.slug, category, price.fee_kind_id, price.net_amount, order_date, price.vat_rate
+        )
+    return quote_line(line, programmes)
+
+
+def quote_for_today(
+    *, assistant: Assistant, price: Price, recurrence: str, programmes: list[Programme], today: date
+) -> LineQuote:
+    """What a municipality ordering today would pay: one-time fees as of today, yearly fees for the
+    rest of the current calendar year (the first, pro-rata year of a subscription starting today)."""
+    if recurrence == FeeKind.Recurrence.YEARLY:
+        return quote_price(
+            price=price,
+            assistant=assistant,
+            recurrence=recurrence,
+            programmes=programmes,
+            period=(date(today.year, 1, 1), date(today.year, 12, 31)),
+        )
+    return quote_price(
+        price=price, assistant=assistant, recurrence=recurrence, programmes=programmes, order_date=today
+    )
