@@ -135,3 +135,26 @@ def test_concurrent_issuers_never_overspend_a_cap(capped_tranche, django_db_bloc
     assert Decimal("1.00") in granted  # the line crossing the cap gets the remainder: 1000 − 27 × 37
     assert granted.count(Decimal("0.00")) == 80 - 28
     assert connection.vendor == "postgresql"
+
+
+def test_finance_records_a_budget_decision_in_the_admin(staff_client):
+    client = staff_client("finanzen@kisa.example")
+    second = Tranche.objects.get(name="Tranche 2023–2024")
+    page = client.get(f"/admin/billing/tranche/{second.pk}/entscheidung/")
+    assert page.status_code == 200 and "Haushaltsbeschluss" in page.content.decode()
+    bad = client.post(f"/admin/billing/tranche/{second.pk}/entscheidung/", {"status": "confirmed"})
+    assert "Dieses Feld ist zwingend erforderlich." in bad.content.decode()
+    response = client.post(
+        f"/admin/billing/tranche/{second.pk}/entscheidung/",
+        {"status": "confirmed", "decided_on": "2023-02-15", "note": "Doppelhaushalt beschlossen"},
+    )
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert (second.status, second.decided_on) == ("confirmed", date(2023, 2, 15))
+    history = second.history.first()
+    assert history.history_user.email == "finanzen@kisa.example"
+
+
+def test_municipal_users_have_no_access_to_funding_admin(towns):
+    client = towns["leipzig"].login("municipal_admin")
+    assert client.get("/admin/billing/tranche/").status_code == 404
