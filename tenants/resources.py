@@ -1,18 +1,21 @@
 """Municipality import/export in the admin (django-import-export)."""
 
-from import_export import fields, resources
+from import_export import fields
+
+from core.resources import FileError, SafeModelResource
 
 from .importing import REQUIRED_COLUMNS
 from .models import Municipality
 from .services import schema_name_for, short_name_of
 
 
-class MunicipalityResource(resources.ModelResource):
+class MunicipalityResource(SafeModelResource):
     """Columns as in data/sachsen_gemeinden.csv. Rows are matched by AGS (re-import updates).
 
     The import writes the rows only; schemas and domains are created afterwards by a
     background job (a transaction creating hundreds of schemas would exhaust PostgreSQL's
-    lock table), which the admin shows with a progress bar.
+    lock table), which the admin shows with a progress bar. Exports are formula-safe
+    (core.resources).
     """
 
     name = fields.Field(attribute="official_name", column_name="name")
@@ -46,7 +49,7 @@ class MunicipalityResource(resources.ModelResource):
         headers = [h.strip() for h in (dataset.headers or []) if h]
         missing = [c for c in REQUIRED_COLUMNS if c not in headers]
         if missing:
-            raise ValueError(
+            raise FileError(
                 f"Es fehlen die Spalten: {', '.join(missing)}. Erwartet werden: {', '.join(REQUIRED_COLUMNS)}."
             )
 

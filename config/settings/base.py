@@ -206,8 +206,9 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# Cells starting with = + - @ are neutralised on export (spreadsheet formula injection).
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Off: it only strips "=" and makes every cell text. Our resources neutralise text cells
+# starting with = + - @ (tab, CR) with an apostrophe instead (core/resources.py).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # Tenant migrations: record once, replay in every identical schema (tenants/migration_executor.py).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
