@@ -47,7 +47,7 @@ def validate_json_schema(value) -> None:
         ) from None
     if value.get("type") != "object" or not isinstance(value.get("properties", {}), dict):
         raise ValidationError(
-            "Die Konfigurationsvorlage muss ein Objekt mit „properties“ beschreiben (\"type\": \"object\").",
+            'Die Konfigurationsvorlage muss ein Objekt mit „properties“ beschreiben ("type": "object").',
             code="schema_object",
         )
 
@@ -80,7 +80,9 @@ class Assistant(models.Model):
         blank=True,
     )
     category = models.CharField("Kategorie", max_length=20, choices=AssistantCategory.choices)
-    status = models.CharField("Status", max_length=20, choices=AssistantStatus.choices, default=AssistantStatus.AVAILABLE)
+    status = models.CharField(
+        "Status", max_length=20, choices=AssistantStatus.choices, default=AssistantStatus.AVAILABLE
+    )
     expected_date = models.DateField("voraussichtlich verfügbar ab", null=True, blank=True)
     version = models.CharField("Version", max_length=20, default="1.0")
     config_schema = models.JSONField(
@@ -102,14 +104,19 @@ class Assistant(models.Model):
         verbose_name = "Assistent"
         verbose_name_plural = "Assistenten"
         ordering = ["title"]
-        indexes = [GinIndex(fields=["search"], name="shop_assistant_search"), GinIndex(fields=["leika_keys"], name="shop_assistant_leika")]
+        indexes = [
+            GinIndex(fields=["search"], name="shop_assistant_search"),
+            GinIndex(fields=["leika_keys"], name="shop_assistant_leika"),
+        ]
 
     def __str__(self) -> str:
         return self.title
 
     def clean(self) -> None:
         if self.status == AssistantStatus.ANNOUNCED and not self.expected_date:
-            raise ValidationError({"expected_date": "Angekündigte Assistenten brauchen ein voraussichtliches Datum."})
+            raise ValidationError(
+                {"expected_date": "Angekündigte Assistenten brauchen ein voraussichtliches Datum."}
+            )
 
     @property
     def orderable(self) -> bool:
@@ -155,19 +162,34 @@ class Price(models.Model):
     bands overlap (exclusion constraint), so "the price on date D" is always unique.
     """
 
-    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="prices", verbose_name="Assistent")
-    fee_kind = models.ForeignKey(FeeKind, on_delete=models.PROTECT, to_field="code", db_column="fee_kind",
-                                 related_name="prices", verbose_name="Gebührenart")
-    net_amount = models.DecimalField("Nettobetrag (€)", max_digits=12, decimal_places=2,
-                                     validators=[MinValueValidator(Decimal("0"))])
-    vat_rate = models.DecimalField("USt.-Satz (%)", max_digits=5, decimal_places=2, default=Decimal("19"),
-                                   validators=[MinValueValidator(Decimal("0"))])
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.CASCADE, related_name="prices", verbose_name="Assistent"
+    )
+    fee_kind = models.ForeignKey(
+        FeeKind,
+        on_delete=models.PROTECT,
+        to_field="code",
+        db_column="fee_kind",
+        related_name="prices",
+        verbose_name="Gebührenart",
+    )
+    net_amount = models.DecimalField(
+        "Nettobetrag (€)", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    vat_rate = models.DecimalField(
+        "USt.-Satz (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("19"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     valid_from = models.DateField("gültig ab")
     valid_until = models.DateField("gültig bis", null=True, blank=True)
     population_min = models.PositiveIntegerField("Einwohner ab", default=0)
     population_max = models.PositiveIntegerField("Einwohner bis", null=True, blank=True)
-    is_sample = models.BooleanField("Beispielpreis", default=False,
-                                    help_text="Demo-Katalog: kein verbindlicher Preis des Verbands.")
+    is_sample = models.BooleanField(
+        "Beispielpreis", default=False, help_text="Demo-Katalog: kein verbindlicher Preis des Verbands."
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -175,22 +197,39 @@ class Price(models.Model):
         verbose_name_plural = "Preise"
         ordering = ["assistant", "fee_kind__position", "valid_from", "population_min"]
         constraints = [
-            models.CheckConstraint(condition=Q(net_amount__gte=0), name="price_net_not_negative"),
-            models.CheckConstraint(condition=Q(vat_rate__gte=0) & Q(vat_rate__lte=100), name="price_vat_rate_range"),
             models.CheckConstraint(
-                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")), name="price_validity_order"
+                condition=Q(net_amount__gte=0),
+                name="price_net_not_negative",
+                violation_error_message="Der Nettobetrag darf nicht negativ sein.",
+            ),
+            models.CheckConstraint(
+                condition=Q(vat_rate__gte=0) & Q(vat_rate__lte=100),
+                name="price_vat_rate_range",
+                violation_error_message="Der USt.-Satz liegt zwischen 0 und 100 %.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="price_validity_order",
+                violation_error_message="„Gültig bis“ liegt vor „gültig ab“.",
             ),
             models.CheckConstraint(
                 condition=Q(population_max__isnull=True) | Q(population_max__gte=F("population_min")),
                 name="price_band_order",
+                violation_error_message="„Einwohner bis“ ist kleiner als „Einwohner ab“.",
             ),
             ExclusionConstraint(
                 name="price_no_overlap",
                 expressions=[
                     (F("assistant"), RangeOperators.EQUAL),
                     (F("fee_kind"), RangeOperators.EQUAL),
-                    (DateRangeInclusive(F("valid_from"), F("valid_until"), Value("[]")), RangeOperators.OVERLAPS),
-                    (Int8Range(F("population_min"), F("population_max"), Value("[]")), RangeOperators.OVERLAPS),
+                    (
+                        DateRangeInclusive(F("valid_from"), F("valid_until"), Value("[]")),
+                        RangeOperators.OVERLAPS,
+                    ),
+                    (
+                        Int8Range(F("population_min"), F("population_max"), Value("[]")),
+                        RangeOperators.OVERLAPS,
+                    ),
                 ],
                 violation_error_message="Für diesen Assistenten, diese Gebührenart und dieses Einwohnerband "
                 "gibt es im selben Zeitraum schon einen Preis.",
