@@ -95,3 +95,24 @@ def quote_for_today(
     return quote_price(
         price=price, assistant=assistant, recurrence=recurrence, programmes=programmes, order_date=today
     )
+
+
+def subscription_views() -> list:
+    """All subscriptions as plain data for the simulation (one query)."""
+    from billing.domain.simulation import SubscriptionView
+    from shop.models import Subscription
+
+    return [
+        SubscriptionView(
+            key=s.pk,
+            municipality=s.municipality.short_name,
+            ags=s.municipality.ags,
+            assistant_slug=s.assistant.slug,
+            category=Category(s.assistant.category),
+            yearly=s.maintenance_yearly,
+            vat_rate=s.vat_rate,
+            started_on=s.started_on,
+            ends_on=s.ends_on,
+        )
+        for s in Subscription.objects.select_related("municipality", "assistant")
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -248,3 +249,55 @@ class Price(models.Model):
         if not self.population_min:
             return f"bis {self.population_max:,} Einwohner".replace(",", ".")
         return f"{self.population_min:,} bis {self.population_max:,} Einwohner".replace(",", ".")
+
+
+class Subscription(models.Model):
+    """A municipality's running licence of an assistant, from its activation date.
+
+    Maintenance is billed per calendar year from ``started_on`` (pro rata in the first
+    year) to ``ends_on`` (the effective end of a cancellation), at the yearly amount frozen
+    when the assistant was ordered (FUNDING.md: the price valid on the order date).
+    """
+
+    municipality = models.ForeignKey(
+        "tenants.Municipality", on_delete=models.PROTECT, related_name="subscriptions", verbose_name="Kommune"
+    )
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.PROTECT, related_name="subscriptions", verbose_name="Assistent"
+    )
+    ordered_on = models.DateField("bestellt am")
+    started_on = models.DateField("aktiv seit")
+    ends_on = models.DateField("endet am", null=True, blank=True)
+    maintenance_yearly = models.DecimalField(
+        "Softwarepflege jährlich (€ netto)",
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    vat_rate = models.DecimalField("USt.-Satz (%)", max_digits=5, decimal_places=2, default=Decimal("19"))
+    created = models.DateTimeField("angelegt", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "Abonnement"
+        verbose_name_plural = "Abonnements"
+        ordering = ["municipality", "assistant"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("started_on")),
+                name="subscription_end_after_start",
+                violation_error_message="Das Ende liegt vor dem Beginn.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maintenance_yearly__gte=0), name="subscription_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality} · {self.assistant}"
+
+    def billed_period(self, year: int) -> tuple[date, date] | None:
+        """The part of calendar ``year`` this subscription runs in, or None."""
+        start = max(self.started_on, date(year, 1, 1))
+        end = min(self.ends_on or date(year, 12, 31), date(year, 12, 31))
+        return (start, end) if start <= end else None
