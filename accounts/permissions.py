@@ -35,6 +35,8 @@ _ALL_MUNICIPAL = frozenset({Role.PURCHASER, Role.APPROVER, Role.MUNICIPAL_ADMIN}
 RULES: dict[str, Rule] = {
     # municipality's domain
     "workspace.view": Rule(_T, _ALL_MUNICIPAL),
+    "catalog.view": Rule(_T, _ALL_MUNICIPAL),  # the association's public catalog needs no action: it is open
+    "catalog.watch": Rule(_T, _ALL_MUNICIPAL),
     "catalog.order": Rule(_T, frozenset({Role.PURCHASER})),
     "order.view": Rule(_T, _ALL_MUNICIPAL),
     "order.submit": Rule(_T, frozenset({Role.PURCHASER})),

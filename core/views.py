@@ -16,6 +16,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, template)
 
 
+def ping(request: HttpRequest) -> HttpResponse:
+    """A minimal response through the full middleware stack: the benchmarks' baseline."""
+    return HttpResponse("pong", content_type="text/plain; charset=utf-8")
+
+
 def _broker_state() -> str:
     from config.celery import app
 

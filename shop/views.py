@@ -1,0 +1,268 @@
+"""Catalog pages.
+
+On a municipality's domain: the catalog with the prices for that municipality today, for
+its signed-in users, and their watch list. On the association's domain: the same catalog,
+open to everyone and read-only, with the prices of every population band.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import can, is_public, require
+from workspace.models import Watch
+from workspace.selectors import watch_of, watches_for_user
+from workspace.services import watch_add, watch_remove
+
+from .models import AssistantCategory, AssistantStatus
+from .selectors import (
+    CatalogEntry,
+    catalog_assistant,
+    catalog_entries,
+    catalog_entry,
+    catalog_version,
+    config_fields,
+    themenfelder,
+)
+
+# The rendered list is cached per tenant (django_tenants' cache key function prefixes the
+# schema), date, filters and language, and keyed by catalog_version(). Each process asks the
+# database for that version at most every CATALOG_VERSION_SECONDS (per tenant), so a change
+# in the catalog shows within that time; the expiry only bounds changes that bypass the ORM
+# (see catalog_version). bench/catalog.py: the version query alone cost a third of the page.
+CATALOG_CACHE_SECONDS = 300
+CATALOG_VERSION_SECONDS = 2
+FILTER_NAMES = ("q", "themenfeld", "kategorie", "status")
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Suche"),
+        required=False,
+        max_length=200,
+        help_text=_("Titel, Beschreibung oder LeiKa-Schlüssel (auch die ersten Ziffern)"),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    themenfeld = forms.ChoiceField(label=_("Themenfeld"), required=False)
+    kategorie = forms.ChoiceField(
+        label=_("Kategorie"), required=False, choices=[("", _("alle Kategorien")), *AssistantCategory.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("alle")),
+            (AssistantStatus.AVAILABLE, AssistantStatus.AVAILABLE.label),
+            (AssistantStatus.ANNOUNCED, AssistantStatus.ANNOUNCED.label),
+        ],
+    )
+
+    def __init__(self, *args, themenfelder: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["themenfeld"].choices = [("", _("alle Themenfelder")), *((t, t) for t in themenfelder)]
+
+    def filters(self) -> dict[str, str]:
+        """The selector's filters; a field with an invalid value (shown as an error) filters nothing."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "query": data.get("q") or "",
+            "themenfeld": data.get("themenfeld") or "",
+            "category": data.get("kategorie") or "",
+            "status": data.get("status") or "",
+        }
+
+
+def catalog_access(view):
+    """Open on the association's domain; on a municipality's domain only for its own users."""
+    municipal_view = require("catalog.view")(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if is_public(getattr(request, "tenant", None)):
+            return view(request, *args, **kwargs)
+        return municipal_view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def municipal_only(action: str):
+    """Pages that exist only on a municipality's domain (the watch list): 404 on the association's."""
+
+    def decorator(view):
+        checked = require(action)(view)
+
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if is_public(getattr(request, "tenant", None)):
+                raise Http404
+            return checked(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def apply_subsidies(entries: list[CatalogEntry], *, municipality, on: date) -> list[CatalogEntry]:
+    """FUNDING HOOK: "Förderung −… · Sie zahlen …" per price line.
+
+    The funding engine will put its quote for ``municipality`` on ``on`` into each
+    ``PriceLine.subsidy`` here (templates/shop/partials/subsidy.html renders it). Nothing
+    is subsidised yet. When this is filled in, add the funding programmes' version to
+    :func:`_catalog_cache_key`, and a "gefördert" filter to the form.
+    """
+    return entries
+
+
+def _population_text(population: int) -> str:
+    return f"{population:,}".replace(",", ".")
+
+
+def _catalog_version() -> str:
+    version = cache.get("shop:catalog:version")
+    if version is None:
+        version = catalog_version()
+        cache.set("shop:catalog:version", version, CATALOG_VERSION_SECONDS)
+    return version
+
+
+def _catalog_cache_key(params: QueryDict, *, version: str, on: date, population: int | None) -> str:
+    # exactly what the form sees (absent and empty differ: an empty search shows "reset")
+    wanted = repr([params.getlist(name) for name in FILTER_NAMES])
+    digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
+    return f"shop:catalog:{version}:{on.isoformat()}:{population}:{get_language()}:{digest}"
+
+
+def _catalog_results(request: HttpRequest, *, public: bool, population: int | None, on: date) -> str:
+    """The filter form and the list, rendered without anything user-specific (it is cached)."""
+    bound = any(name in request.GET for name in FILTER_NAMES)
+    form = CatalogFilterForm(request.GET if bound else None, themenfelder=themenfelder())
+    entries = catalog_entries(**form.filters(), population=population, on=on)
+    if not public:
+        entries = apply_subsidies(entries, municipality=request.tenant, on=on)
+    html = render_to_string(
+        "shop/partials/catalog_results.html",
+        {
+            "form": form,
+            "entries": entries,
+            "filtered": bound,
+            "show_bands": public,
+            "is_public_domain": public,
+        },
+    )
+    # Indentation between tags collapsed to one line break: a tenth smaller for every cache hit,
+    # and unlike strip_spaces_between_tags() it keeps the space between inline elements.
+    return _BETWEEN_TAGS.sub(">\n<", html)
+
+
+@catalog_access
+def catalog_list(request: HttpRequest) -> HttpResponse:
+    public = is_public(request.tenant)
+    on = timezone.localdate()
+    population = None if public else request.tenant.population
+    key = _catalog_cache_key(request.GET, version=_catalog_version(), on=on, population=population)
+    results = cache.get(key)
+    if results is None:
+        results = _catalog_results(request, public=public, population=population, on=on)
+        cache.set(key, results, CATALOG_CACHE_SECONDS)
+    context = {
+        "results": mark_safe(results),  # noqa: S308 - our own rendered template, cached as text
+        "today": on,
+        "population_text": "" if public else _population_text(population),
+    }
+    return render(request, "shop/catalog_list.html", context)
+
+
+@catalog_access
+def assistant_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    public = is_public(request.tenant)
+    on = timezone.localdate()
+    population = None if public else request.tenant.population
+    entry = catalog_entry(slug=slug, population=population, on=on)
+    if entry is None:
+        raise Http404("Diesen Assistenten gibt es im Katalog nicht.")
+    watch, may_watch = None, False
+    if not public:
+        [entry] = apply_subsidies([entry], municipality=request.tenant, on=on)
+        may_watch = entry.assistant.status == AssistantStatus.ANNOUNCED and can(
+            request.user, "catalog.watch", request.tenant
+        )
+        if may_watch:
+            watch = watch_of(user=request.user, assistant_id=entry.assistant.pk)
+    context = {
+        "entry": entry,
+        "assistant": entry.assistant,
+        "fields": config_fields(entry.assistant.config_schema),
+        "today": on,
+        "population_text": "" if public else _population_text(population),
+        "may_watch": may_watch,
+        "watch": watch,
+    }
+    return render(request, "shop/assistant_detail.html", context)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+@municipal_only("catalog.watch")
+@require_POST
+def watch_add_view(request: HttpRequest, slug: str) -> HttpResponse:
+    assistant = catalog_assistant(slug=slug)
+    if assistant is None:
+        raise Http404("Diesen Assistenten gibt es im Katalog nicht.")
+    try:
+        watch_add(user=request.user, assistant=assistant)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("„%(title)s“ steht auf Ihrer Merkliste. Sobald er verfügbar ist, erhalten Sie eine E-Mail.")
+            % {"title": assistant.title},
+        )
+    return _back(request, reverse("shop:detail", kwargs={"slug": slug}))
+
+
+@municipal_only("catalog.watch")
+@require_POST
+def watch_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        watch = watch_remove(user=request.user, watch_id=pk)
+    except Watch.DoesNotExist:
+        raise Http404("Diesen Eintrag gibt es auf Ihrer Merkliste nicht.") from None
+    messages.success(
+        request, _("„%(title)s“ ist nicht mehr auf Ihrer Merkliste.") % {"title": watch.assistant.title}
+    )
+    return _back(request, reverse("shop:watch_list"))
+
+
+@municipal_only("catalog.watch")
+def watch_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "shop/watch_list.html", {"watches": watches_for_user(user=request.user)})
