@@ -66,25 +66,44 @@ def is_public(tenant) -> bool:
     return tenant is None or getattr(tenant, "schema_name", "public") == "public"
 
 
+# The same rules with plain strings, for the per-request evaluation below.
+_PLAIN_RULES: dict[str, tuple[Scope, frozenset[str]]] = {
+    action: (rule.scope, frozenset(str(role) for role in rule.roles)) for action, rule in RULES.items()
+}
+
+
+def _evaluate(action: str, *, roles: frozenset[str], superuser: bool, public: bool) -> bool:
+    scope, allowed = _PLAIN_RULES[action]
+    if scope is Scope.PUBLIC:
+        return public and (superuser or not allowed.isdisjoint(roles))
+    return not public and not allowed.isdisjoint(roles)
+
+
+def _subject(user) -> tuple[frozenset[str], bool] | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return frozenset(str(role) for role in user.roles), bool(user.is_superuser)
+
+
 def can(user, action: str, tenant) -> bool:
     """May ``user`` perform ``action`` on the domain of ``tenant`` (the request's tenant)?"""
-    rule = RULES.get(action)
-    if rule is None:
+    if action not in RULES:
         raise KeyError(f"Unbekannte Aktion: {action}")
-    if user is None or not user.is_authenticated or not user.is_active:
+    subject = _subject(user)
+    if subject is None:
         return False
+    return _evaluate(action, roles=subject[0], superuser=subject[1], public=is_public(tenant))
+
+
+def allowed_actions(user, tenant) -> frozenset[str]:
+    """Every action ``user`` may perform here (for navigation and templates), evaluated once."""
+    subject = _subject(user)
+    if subject is None:
+        return frozenset()
     public = is_public(tenant)
-    if rule.scope is Scope.PUBLIC:
-        if not public:
-            return False
-        return bool(user.is_superuser) or bool(rule.roles.intersection(user.roles))
-    if public:
-        return False
-    return bool(rule.roles.intersection(user.roles))
-
-
-def allowed_actions(user, tenant) -> set[str]:
-    return {action for action in RULES if can(user, action, tenant)}
+    return frozenset(
+        action for action in RULES if _evaluate(action, roles=subject[0], superuser=subject[1], public=public)
+    )
 
 
 def require(action: str):

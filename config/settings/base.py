@@ -71,7 +71,8 @@ else:
 if env("OZG_DB_NAME") and DATABASE_URL:
     DATABASES["default"]["NAME"] = env("OZG_DB_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off by default: a health check is one more round trip on every request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
@@ -122,6 +123,8 @@ PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600  # invitations are valid for a week
 # Cookies belong to exactly the host that set them: a session from one municipality
 # is never sent to another (and is stored in that municipality's own schema anyway).
 SESSION_COOKIE_DOMAIN = None
+# Sessions are written to the (tenant's) database and read from the cache, keyed per tenant.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
