@@ -116,3 +116,29 @@ def subscription_views() -> list:
         )
         for s in Subscription.objects.select_related("municipality", "assistant")
     ]
+
+
+def funding_version(programmes: list[Programme]) -> str:
+    """A short fingerprint of the programmes (for caches of pages that show subsidies)."""
+    import hashlib
+
+    return hashlib.sha256(repr(programmes).encode()).hexdigest()[:16]
+
+
+def covered_periods(programmes: list[Programme], *, category: str, fee_kind: str, slug: str) -> list[str]:
+    """German descriptions of the periods in which a fee of this assistant is subsidised,
+    e.g. "01.07.2022–31.12.2022" or "… (vorbehaltlich Haushaltsbeschluss)"."""
+    periods = []
+    for programme in programmes:
+        if Category(category) not in programme.categories or slug in programme.excluded_assistants:
+            continue
+        if not programme.coverage.get(fee_kind):
+            continue
+        for tranche in programme.tranches:
+            if tranche.status == "rejected":
+                continue
+            text = f"{tranche.start:%d.%m.%Y}–{tranche.end:%d.%m.%Y}"
+            if tranche.status == "provisional":
+                text += " (vorbehaltlich Haushaltsbeschluss)"
+            periods.append(text)
+    return periods

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from functools import wraps
 
 from django import forms
@@ -28,6 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import can, is_public, require
+from billing.domain.subsidy import Category, OneTimeLine, PeriodLine, quote_line
+from billing.selectors import covered_periods, engine_programmes, funding_version
 from workspace.models import Watch
 from workspace.selectors import watch_of, watches_for_user
 from workspace.services import watch_add, watch_remove
@@ -50,7 +54,7 @@ from .selectors import (
 # (see catalog_version). bench/catalog.py: the version query alone cost a third of the page.
 CATALOG_CACHE_SECONDS = 300
 CATALOG_VERSION_SECONDS = 2
-FILTER_NAMES = ("q", "themenfeld", "kategorie", "status")
+FILTER_NAMES = ("q", "themenfeld", "kategorie", "status", "gefoerdert")
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
 
@@ -76,8 +80,12 @@ class CatalogFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, themenfelder: list[str], **kwargs):
+    gefoerdert = forms.BooleanField(label=_("nur geförderte"), required=False)
+
+    def __init__(self, *args, themenfelder: list[str], municipal: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not municipal:
+            del self.fields["gefoerdert"]  # subsidies depend on the municipality: not on the public catalog
         self.fields["themenfeld"].choices = [("", _("alle Themenfelder")), *((t, t) for t in themenfelder)]
 
     def filters(self) -> dict[str, str]:
@@ -91,6 +99,7 @@ class CatalogFilterForm(forms.Form):
             "themenfeld": data.get("themenfeld") or "",
             "category": data.get("kategorie") or "",
             "status": data.get("status") or "",
+            "funded": bool(data.get("gefoerdert")),
         }
 
 
@@ -124,15 +133,75 @@ def municipal_only(action: str):
     return decorator
 
 
-def apply_subsidies(entries: list[CatalogEntry], *, municipality, on: date) -> list[CatalogEntry]:
-    """FUNDING HOOK: "Förderung −… · Sie zahlen …" per price line.
+@dataclass(frozen=True)
+class SubsidyView:
+    """The funding engine's quote of one price line, as the catalog shows it."""
 
-    The funding engine will put its quote for ``municipality`` on ``on`` into each
-    ``PriceLine.subsidy`` here (templates/shop/partials/subsidy.html renders it). Nothing
-    is subsidised yet. When this is filled in, add the funding programmes' version to
-    :func:`_catalog_cache_key`, and a "gefördert" filter to the form.
+    subsidy: Decimal
+    net_due: Decimal
+    provisional: bool
+    explanation: str
+    periods: tuple[str, ...]
+
+    @property
+    def funded(self) -> bool:
+        return self.subsidy > 0
+
+
+def apply_subsidies(entries: list[CatalogEntry], *, programmes: list, on: date) -> list[CatalogEntry]:
+    """Put the funding engine's quote into every price line: "Förderung −… · Sie zahlen …".
+
+    One-time fees are quoted as if ordered on ``on``; yearly fees for the full calendar year
+    of ``on`` (the yearly amount), with the periods in which they are subsidised at all.
     """
-    return entries
+    result = []
+    for entry in entries:
+        assistant = entry.assistant
+        lines = []
+        for line in entry.prices:
+            if line.yearly:
+                engine_line = PeriodLine(
+                    assistant.slug,
+                    Category(assistant.category),
+                    line.fee_kind,
+                    line.net_amount,
+                    date(on.year, 1, 1),
+                    date(on.year, 12, 31),
+                    line.vat_rate,
+                )
+            else:
+                engine_line = OneTimeLine(
+                    assistant.slug,
+                    Category(assistant.category),
+                    line.fee_kind,
+                    line.net_amount,
+                    on,
+                    line.vat_rate,
+                )
+            quote = quote_line(engine_line, programmes)
+            periods = covered_periods(
+                programmes, category=assistant.category, fee_kind=line.fee_kind, slug=assistant.slug
+            )
+            lines.append(
+                replace(
+                    line,
+                    subsidy=SubsidyView(
+                        quote.subsidy, quote.net_due, quote.provisional, quote.explanation, tuple(periods)
+                    ),
+                )
+            )
+        result.append(replace(entry, prices=tuple(lines)))
+    return result
+
+
+def _programmes() -> tuple[list, str]:
+    """Active funding programmes and their fingerprint, looked up at most every few seconds."""
+    cached = cache.get("billing:programmes")
+    if cached is None:
+        programmes = engine_programmes()
+        cached = (programmes, funding_version(programmes))
+        cache.set("billing:programmes", cached, CATALOG_VERSION_SECONDS)
+    return cached
 
 
 def _population_text(population: int) -> str:
@@ -148,6 +217,7 @@ def _catalog_version() -> str:
 
 
 def _catalog_cache_key(params: QueryDict, *, version: str, on: date, population: int | None) -> str:
+    version = f"{version}:{_programmes()[1]}" if population is not None else version
     # exactly what the form sees (absent and empty differ: an empty search shows "reset")
     wanted = repr([params.getlist(name) for name in FILTER_NAMES])
     digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
@@ -157,10 +227,16 @@ def _catalog_cache_key(params: QueryDict, *, version: str, on: date, population:
 def _catalog_results(request: HttpRequest, *, public: bool, population: int | None, on: date) -> str:
     """The filter form and the list, rendered without anything user-specific (it is cached)."""
     bound = any(name in request.GET for name in FILTER_NAMES)
-    form = CatalogFilterForm(request.GET if bound else None, themenfelder=themenfelder())
-    entries = catalog_entries(**form.filters(), population=population, on=on)
+    form = CatalogFilterForm(
+        request.GET if bound else None, themenfelder=themenfelder(), municipal=not public
+    )
+    filters = form.filters()
+    funded_only = filters.pop("funded", False)
+    entries = catalog_entries(**filters, population=population, on=on)
     if not public:
-        entries = apply_subsidies(entries, municipality=request.tenant, on=on)
+        entries = apply_subsidies(entries, programmes=_programmes()[0], on=on)
+        if funded_only:
+            entries = [e for e in entries if any(line.subsidy.funded for line in e.prices)]
     html = render_to_string(
         "shop/partials/catalog_results.html",
         {
@@ -204,7 +280,7 @@ def assistant_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("Diesen Assistenten gibt es im Katalog nicht.")
     watch, may_watch = None, False
     if not public:
-        [entry] = apply_subsidies([entry], municipality=request.tenant, on=on)
+        [entry] = apply_subsidies([entry], programmes=_programmes()[0], on=on)
         may_watch = entry.assistant.status == AssistantStatus.ANNOUNCED and can(
             request.user, "catalog.watch", request.tenant
         )

@@ -131,3 +131,13 @@ def staff_client(db):
 def _public_schema_after_test():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Caches (catalog pages, funding programmes, sessions) never carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -382,9 +382,10 @@ def test_list_runs_a_constant_number_of_queries(towns, params):
     _make_catalog(27)
     many, body_many = _list_queries(client, leipzig.domain, **params)
     assert body.count('class="entry"') < body_many.count('class="entry"')
-    # search_path, host → tenant, search_path, session, user, catalog version, Themenfelder,
+    # search_path, host → tenant, search_path, session, user, catalog version, funding
+    # programmes (programmes, coverages, tranches, excluded assistants), Themenfelder,
     # assistants, prices
-    assert few == many == 9
+    assert few == many == 13
 
 
 def test_public_list_runs_a_constant_number_of_queries(db):
