@@ -119,6 +119,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600  # invitations are valid for a week
+# The signed-in user is read from the cache for this long (per schema; dropped on every save).
+ACCOUNTS_USER_CACHE_SECONDS = int(env("ACCOUNTS_USER_CACHE_SECONDS", "30"))
 
 # Cookies belong to exactly the host that set them: a session from one municipality
 # is never sent to another (and is stored in that municipality's own schema anyway).

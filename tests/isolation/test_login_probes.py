@@ -76,3 +76,38 @@ def test_staff_pages_do_not_exist_on_municipal_domains(towns):
     client = towns["leipzig"].login(Role.MUNICIPAL_ADMIN)
     assert client.get("/admin/").status_code == 404
     assert client.get("/verwaltung/auftraege/1/").status_code in {403, 404}
+
+
+def test_cached_signed_in_users_never_cross_municipalities(towns):
+    """User ids repeat in every schema; the user cache is keyed per schema."""
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+
+    leipzig, dresden = towns["leipzig"], towns["dresden"]
+    with schema_context(leipzig.schema):
+        leipzig_ids = dict(User.objects.values_list("email", "pk"))
+    with schema_context(dresden.schema):
+        dresden_ids = dict(User.objects.values_list("email", "pk"))
+    assert set(leipzig_ids.values()) & set(dresden_ids.values()), "the probe needs overlapping ids"
+    a = leipzig.login(Role.PURCHASER)
+    b = dresden.login(Role.PURCHASER)
+    for _ in range(2):  # the second round is served from the cache
+        assert "purchaser@leipzig.example" in a.get("/").content.decode()
+        assert "purchaser@dresden.example" in b.get("/").content.decode()
+        assert "purchaser@leipzig.example" not in b.get("/").content.decode()
+
+
+def test_a_deactivated_user_is_signed_out_at_once_despite_the_cache(towns):
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+
+    leipzig = towns["leipzig"]
+    client = leipzig.login(Role.MUNICIPAL_ADMIN)
+    assert client.get("/benutzer/").status_code == 200  # now cached
+    with schema_context(leipzig.schema):
+        admin = User.objects.get(email=leipzig.emails[Role.MUNICIPAL_ADMIN])
+        admin.is_active = False
+        admin.save()
+    assert client.get("/benutzer/").status_code == 302

@@ -403,9 +403,9 @@ def test_list_is_served_from_the_cache(towns, catalog, django_assert_num_queries
     leipzig = towns["leipzig"]
     client = leipzig.login(Role.PURCHASER)
     client.get("/katalog/")  # fills the cache
-    # search_path, host → tenant, search_path, user (the session comes from the cache):
+    # search_path, host → tenant (the session and the signed-in user come from the cache):
     # no catalog query at all
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         body = text_of(client.get("/katalog/"))
     assert "3 Assistenten" in body
     # each search has its own entry
