@@ -25,7 +25,7 @@ from billing.domain.money import format_eur, format_percent
 from core.resources import CSV, XLSX, read_problem
 
 from .models import Assistant, FeeKind, Price
-from .resources import AssistantResource, PriceResource, price_problems
+from .resources import PRICE_COLUMNS, AssistantResource, PriceResource, price_problems
 
 
 class CatalogImportExportMixin(ImportExportMixin):
@@ -81,17 +81,7 @@ class PrettyJSONField(forms.JSONField):
 class PriceForm(forms.ModelForm):
     class Meta:
         model = Price
-        fields = (
-            "assistant",
-            "fee_kind",
-            "net_amount",
-            "vat_rate",
-            "valid_from",
-            "valid_until",
-            "population_min",
-            "population_max",
-            "is_sample",
-        )
+        fields = PRICE_COLUMNS
 
     def clean(self):
         cleaned = super().clean()
