@@ -195,13 +195,17 @@ def apply_subsidies(entries: list[CatalogEntry], *, programmes: list, on: date) 
 
 
 def _programmes() -> tuple[list, str]:
-    """Active funding programmes and their fingerprint, looked up at most every few seconds."""
-    cached = cache.get("billing:programmes")
-    if cached is None:
-        programmes = engine_programmes()
-        cached = (programmes, funding_version(programmes))
-        cache.set("billing:programmes", cached, CATALOG_VERSION_SECONDS)
-    return cached
+    """Active funding programmes (read fresh) and their fingerprint, which is cached a few seconds."""
+    programmes = engine_programmes()
+    version = funding_version(programmes)
+    cache.set("billing:funding-version", version, CATALOG_VERSION_SECONDS)
+    return programmes, version
+
+
+def _funding_version() -> str:
+    """The programmes' fingerprint for cache keys; the programmes are read only when it expired."""
+    version = cache.get("billing:funding-version")
+    return version if version is not None else _programmes()[1]
 
 
 def _population_text(population: int) -> str:
@@ -217,7 +221,7 @@ def _catalog_version() -> str:
 
 
 def _catalog_cache_key(params: QueryDict, *, version: str, on: date, population: int | None) -> str:
-    version = f"{version}:{_programmes()[1]}" if population is not None else version
+    version = f"{version}:{_funding_version()}" if population is not None else version
     # exactly what the form sees (absent and empty differ: an empty search shows "reset")
     wanted = repr([params.getlist(name) for name in FILTER_NAMES])
     digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
