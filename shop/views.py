@@ -202,10 +202,22 @@ def _programmes() -> tuple[list, str]:
     return programmes, version
 
 
-def _funding_version() -> str:
-    """The programmes' fingerprint for cache keys; the programmes are read only when it expired."""
-    version = cache.get("billing:funding-version")
-    return version if version is not None else _programmes()[1]
+class _Funding:
+    """The programmes' fingerprint for cache keys, cached a few seconds; the programmes
+    themselves are read only when the fingerprint expired or the page must be rendered,
+    and at most once per request."""
+
+    def __init__(self) -> None:
+        self._programmes: list | None = None
+        self.version = cache.get("billing:funding-version")
+        if self.version is None:
+            self._programmes, self.version = _programmes()
+
+    @property
+    def programmes(self) -> list:
+        if self._programmes is None:
+            self._programmes, self.version = _programmes()
+        return self._programmes
 
 
 def _population_text(population: int) -> str:
@@ -220,15 +232,19 @@ def _catalog_version() -> str:
     return version
 
 
-def _catalog_cache_key(params: QueryDict, *, version: str, on: date, population: int | None) -> str:
-    version = f"{version}:{_funding_version()}" if population is not None else version
+def _catalog_cache_key(
+    params: QueryDict, *, version: str, on: date, population: int | None, funding: _Funding | None
+) -> str:
+    version = f"{version}:{funding.version}" if funding is not None else version
     # exactly what the form sees (absent and empty differ: an empty search shows "reset")
     wanted = repr([params.getlist(name) for name in FILTER_NAMES])
     digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
     return f"shop:catalog:{version}:{on.isoformat()}:{population}:{get_language()}:{digest}"
 
 
-def _catalog_results(request: HttpRequest, *, public: bool, population: int | None, on: date) -> str:
+def _catalog_results(
+    request: HttpRequest, *, public: bool, population: int | None, on: date, funding: _Funding | None
+) -> str:
     """The filter form and the list, rendered without anything user-specific (it is cached)."""
     bound = any(name in request.GET for name in FILTER_NAMES)
     form = CatalogFilterForm(
@@ -238,7 +254,7 @@ def _catalog_results(request: HttpRequest, *, public: bool, population: int | No
     funded_only = filters.pop("funded", False)
     entries = catalog_entries(**filters, population=population, on=on)
     if not public:
-        entries = apply_subsidies(entries, programmes=_programmes()[0], on=on)
+        entries = apply_subsidies(entries, programmes=funding.programmes, on=on)
         if funded_only:
             entries = [e for e in entries if any(line.subsidy.funded for line in e.prices)]
     html = render_to_string(
@@ -261,10 +277,13 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     public = is_public(request.tenant)
     on = timezone.localdate()
     population = None if public else request.tenant.population
-    key = _catalog_cache_key(request.GET, version=_catalog_version(), on=on, population=population)
+    funding = None if public else _Funding()
+    key = _catalog_cache_key(
+        request.GET, version=_catalog_version(), on=on, population=population, funding=funding
+    )
     results = cache.get(key)
     if results is None:
-        results = _catalog_results(request, public=public, population=population, on=on)
+        results = _catalog_results(request, public=public, population=population, on=on, funding=funding)
         cache.set(key, results, CATALOG_CACHE_SECONDS)
     context = {
         "results": mark_safe(results),  # noqa: S308 - our own rendered template, cached as text
