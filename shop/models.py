@@ -268,6 +268,10 @@ class Subscription(models.Model):
     ordered_on = models.DateField("bestellt am")
     started_on = models.DateField("aktiv seit")
     ends_on = models.DateField("endet am", null=True, blank=True)
+    order_line = models.OneToOneField(
+        "shop.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="subscription"
+    )
+    cancelled_at = models.DateTimeField("gekündigt am", null=True, blank=True)
     maintenance_yearly = models.DecimalField(
         "Softwarepflege jährlich (€ netto)",
         max_digits=12,
@@ -301,3 +305,32 @@ class Subscription(models.Model):
         start = max(self.started_on, date(year, 1, 1))
         end = min(self.ends_on or date(year, 12, 31), date(year, 12, 31))
         return (start, end) if start <= end else None
+
+
+from .models_orders import (  # noqa: E402  (the ordering models, in their own module)
+    OPEN_LINE_STATES,
+    Cart,
+    CartItem,
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderLinePrice,
+    OrderStatus,
+    ProvisioningOutbox,
+)
+
+__all__ = [
+    "OPEN_LINE_STATES",
+    "Assistant",
+    "Cart",
+    "CartItem",
+    "FeeKind",
+    "LineStatus",
+    "Order",
+    "OrderLine",
+    "OrderLinePrice",
+    "OrderStatus",
+    "Price",
+    "ProvisioningOutbox",
+    "Subscription",
+]

@@ -195,7 +195,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+
 
 LOGGING = {
     "version": 1,
@@ -217,3 +217,7 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # Tenant migrations: record once, replay in every identical schema (tenants/migration_executor.py).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
+
+CELERY_BEAT_SCHEDULE = {
+    "provisioning-sweeper": {"task": "shop.tasks.sweep_outbox_task", "schedule": 60.0},
+}
