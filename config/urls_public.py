@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("konto/", include("accounts.urls")),
     path("katalog/", include("shop.urls")),
+    path("verwaltung/bestellungen/", include("shop.urls_staff")),
     path("verwaltung/", include("billing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

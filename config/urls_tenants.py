@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("core.urls")),
     path("konto/", include("accounts.urls")),
     path("katalog/", include("shop.urls")),
+    path("", include("shop.urls_orders")),
+    path("assistenten/", include("workspace.urls")),
     path("benutzer/", include("accounts.urls_manage")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
