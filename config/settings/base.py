@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import database_from_url, env, env_bool, env_list
@@ -180,9 +181,10 @@ if not CELERY_BROKER_URL:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # No countdown/ETA may exceed this (Redis redelivers unacknowledged tasks after it).
@@ -215,9 +217,18 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # starting with = + - @ (tab, CR) with an apostrophe instead (core/resources.py).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
+# Subscriptions end at the end of a calendar year; a cancellation needs at least this many
+# months' notice before that day, else it takes effect a year later (shop/subscriptions.py).
+SUBSCRIPTION_NOTICE_MONTHS = int(env("SUBSCRIPTION_NOTICE_MONTHS", "3"))
+
 # Tenant migrations: record once, replay in every identical schema (tenants/migration_executor.py).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
 
 CELERY_BEAT_SCHEDULE = {
     "provisioning-sweeper": {"task": "shop.tasks.sweep_outbox_task", "schedule": 60.0},
+    # Assistants whose subscription ended yesterday are deactivated early in the morning.
+    "deactivate-ended-instances": {
+        "task": "workspace.tasks.deactivate_ended_instances_task",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
