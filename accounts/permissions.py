@@ -38,9 +38,12 @@ RULES: dict[str, Rule] = {
     "catalog.view": Rule(_T, _ALL_MUNICIPAL),  # the association's public catalog needs no action: it is open
     "catalog.watch": Rule(_T, _ALL_MUNICIPAL),
     "catalog.order": Rule(_T, frozenset({Role.PURCHASER})),
+    "cart.view": Rule(_T, _ALL_MUNICIPAL),  # approvers and admins see what is about to be ordered
+    "cart.edit": Rule(_T, frozenset({Role.PURCHASER})),
     "order.view": Rule(_T, _ALL_MUNICIPAL),
     "order.submit": Rule(_T, frozenset({Role.PURCHASER})),
     "order.approve": Rule(_T, frozenset({Role.APPROVER})),
+    "order.cancel": Rule(_T, frozenset({Role.PURCHASER})),
     "instance.view": Rule(_T, _ALL_MUNICIPAL),
     "instance.configure": Rule(_T, frozenset({Role.PURCHASER, Role.MUNICIPAL_ADMIN})),
     "subscription.cancel": Rule(_T, frozenset({Role.MUNICIPAL_ADMIN})),

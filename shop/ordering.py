@@ -311,12 +311,19 @@ def dispatch_lines(line_ids: list[int]) -> int:
     from .tasks import provision_line_task
 
     sent = 0
-    for line_id in line_ids:
+    for index, line_id in enumerate(line_ids):
         try:
             provision_line_task.apply_async(args=[line_id], retry=False)
-        except Exception:  # noqa: BLE001 - the outbox keeps the line; the sweeper sends it later
-            logger.warning("Broker nicht erreichbar: Position %s bleibt im Ausgang", line_id, exc_info=True)
-            continue
+        except Exception:  # noqa: BLE001 - the outbox keeps the lines; the sweeper sends them later
+            # One refused connection already costs kombu's connect timeout (seconds); trying each
+            # remaining line would keep the approver's request (or the sweeper) waiting that long
+            # per line. The broker is down for all of them: leave them all in the outbox.
+            logger.warning(
+                "Broker nicht erreichbar: %s Position(en) bleiben im Ausgang",
+                len(line_ids) - index,
+                exc_info=True,
+            )
+            break
         ProvisioningOutbox.objects.filter(line_id=line_id).update(
             dispatched_at=timezone.now(), dispatch_count=F("dispatch_count") + 1
         )

@@ -74,8 +74,11 @@ def line_provision(*, line_id: int, today: date | None = None) -> OrderLine:
     the subscription. Safe to run any number of times."""
     from workspace.models import AssistantInstance
 
+    # of=("self",): lock the line only. A plain select_for_update() with select_related() also
+    # locks the joined order, municipality and assistant rows until commit, which serialises every
+    # line of the same order, municipality or assistant (and blocks staff editing them).
     line = (
-        OrderLine.objects.select_for_update()
+        OrderLine.objects.select_for_update(of=("self",))
         .select_related("order", "municipality", "assistant")
         .get(pk=line_id)
     )
