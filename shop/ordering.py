@@ -190,6 +190,15 @@ def order_submit(
     return order
 
 
+def _set_line_status(lines, status: str) -> None:
+    """Line by line (not a bulk update), so that every change lands in the audit history."""
+    now = timezone.now()
+    for line in lines:
+        line.status = status
+        line.status_changed = now
+        line.save(update_fields=["status", "status_changed"])
+
+
 def _locked(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
@@ -233,7 +242,7 @@ def order_reject(*, order: Order, user, reason: str) -> Order:
     order.save(
         update_fields=["status", "rejection_reason", "decided_at", "decided_by_email", "decided_by_name"]
     )
-    order.lines.update(status=LineStatus.CANCELLED, status_changed=timezone.now())
+    _set_line_status(order.lines.all(), LineStatus.CANCELLED)
     transaction.on_commit(lambda: _notify(order.pk, "rejected"))
     return order
 
@@ -250,7 +259,7 @@ def order_cancel(*, order: Order, user) -> Order:
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
-    order.lines.update(status=LineStatus.CANCELLED, status_changed=timezone.now())
+    _set_line_status(order.lines.all(), LineStatus.CANCELLED)
     ProvisioningOutbox.objects.filter(line__order=order, done_at__isnull=True).update(done_at=timezone.now())
     return order
 
@@ -262,9 +271,7 @@ def _accept(order: Order, *, accepted_by: str) -> Order:
     order.accepted_by_email = accepted_by if "@" in accepted_by else ""
     order.save(update_fields=["status", "accepted_at", "accepted_by_email"])
     lines = list(order.lines.filter(status=LineStatus.PENDING))
-    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-        status=LineStatus.QUEUED, status_changed=now
-    )
+    _set_line_status(lines, LineStatus.QUEUED)
     ProvisioningOutbox.objects.bulk_create([ProvisioningOutbox(line=line) for line in lines])
     line_ids = [line.pk for line in lines]
     transaction.on_commit(lambda: dispatch_lines(line_ids))
