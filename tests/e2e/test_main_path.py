@@ -7,11 +7,9 @@ a reload; the purchaser fills in the generated configuration form and the assist
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tests.fixtures import PASSWORD, TOWNS
@@ -23,9 +21,9 @@ TIMEOUT_MS = 60_000
 
 def _catalog_and_funding() -> dict:
     """An available central assistant with a real demo template, and funding for this year."""
-    from billing.models import Coverage, FundingProgramme, Tranche
     from shop.demo_catalog import _base_schema, _specific_fields
     from tenants.models import Municipality
+    from tests.factories.billing import programme_covering_this_year
     from tests.factories.shop import AssistantFactory, PriceFactory
 
     schema = _base_schema(TITLE, fee=True)
@@ -40,23 +38,7 @@ def _catalog_and_funding() -> dict:
     )
     PriceFactory(assistant=assistant, fee_kind_id="setup", net_amount=Decimal("1200.00"))
     PriceFactory(assistant=assistant, fee_kind_id="maintenance", net_amount=Decimal("480.00"))
-    year = timezone.localdate().year
-    programme = FundingProgramme.objects.create(
-        code="e2e-foerderung",
-        name="Förderung für den Browsertest",
-        funder="Freistaat Sachsen",
-        explanation_label="Förderung Freistaat Sachsen",
-        categories=["central"],
-    )
-    Coverage.objects.create(programme=programme, fee_kind_id="setup", percent=Decimal("100"))
-    Coverage.objects.create(programme=programme, fee_kind_id="maintenance", percent=Decimal("100"))
-    Tranche.objects.create(
-        programme=programme,
-        name=f"Tranche {year}",
-        start=date(year, 1, 1),
-        end=date(year, 12, 31),
-        status="confirmed",
-    )
+    programme_covering_this_year(code="e2e-foerderung")
     leipzig = Municipality.objects.get(ags=TOWNS["leipzig"].ags)
     return {"host": leipzig.primary_domain, "schema": leipzig.schema_name}
 

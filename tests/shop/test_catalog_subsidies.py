@@ -1,35 +1,17 @@
 """Quotes everywhere: the catalog shows list price, subsidy and what this municipality pays."""
 
-from datetime import date
 from decimal import Decimal
 
 from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import Role
-from billing.models import Coverage, FundingProgramme, Tranche
+from tests.factories.billing import programme_covering_this_year
 from tests.factories.shop import AssistantFactory, PriceFactory
 
 
 def _programme_covering_this_year(status="confirmed"):
-    year = timezone.localdate().year
-    programme = FundingProgramme.objects.create(
-        code="test-laufend",
-        name="Laufende Förderung",
-        funder="Freistaat Sachsen",
-        explanation_label="Förderung Freistaat Sachsen",
-        categories=["central"],
-    )
-    Coverage.objects.create(programme=programme, fee_kind_id="setup", percent=Decimal("100"))
-    Coverage.objects.create(programme=programme, fee_kind_id="maintenance", percent=Decimal("50"))
-    Tranche.objects.create(
-        programme=programme,
-        name=f"Tranche {year}",
-        start=date(year, 1, 1),
-        end=date(year, 12, 31),
-        status=status,
-    )
-    return programme
+    return programme_covering_this_year(status=status, maintenance="50")
 
 
 def _catalog():

@@ -10,15 +10,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import Role
-from billing.models import Coverage, FundingProgramme, Tranche
 from shop.models import CartItem, LineStatus, Order, OrderStatus
 from shop.ordering import cart_add, order_approve, order_submit
 from shop.provisioning import line_fail, line_provision, line_start
+from tests.factories.billing import programme_covering_this_year
 from tests.factories.shop import AssistantFactory, PriceFactory
 
 ALL_ROLES = [Role.PURCHASER, Role.APPROVER, Role.MUNICIPAL_ADMIN]
@@ -35,28 +34,6 @@ def place_order(town, *assistants, key="k1", today=None) -> Order:
     for assistant in assistants:
         cart_add(municipality=town.municipality, assistant=assistant, user=purchaser)
     return order_submit(municipality=town.municipality, user=purchaser, idempotency_key=key, today=today)
-
-
-def programme_covering_this_year(*, status="confirmed") -> FundingProgramme:
-    """Funding for the current year (the Saxon programme ended on 31.12.2024)."""
-    year = timezone.localdate().year
-    programme = FundingProgramme.objects.create(
-        code="test-laufend",
-        name="Laufende Förderung",
-        funder="Freistaat Sachsen",
-        explanation_label="Förderung Freistaat Sachsen",
-        categories=["central"],
-    )
-    Coverage.objects.create(programme=programme, fee_kind_id="setup", percent=Decimal("100"))
-    Coverage.objects.create(programme=programme, fee_kind_id="maintenance", percent=Decimal("100"))
-    Tranche.objects.create(
-        programme=programme,
-        name=f"Tranche {year}",
-        start=date(year, 1, 1),
-        end=date(year, 12, 31),
-        status=status,
-    )
-    return programme
 
 
 def key_of(html: str) -> str:
