@@ -101,6 +101,7 @@ class LineStatus(models.TextChoices):
     ACTIVE = "active", "aktiv"
     FAILED = "failed", "fehlgeschlagen"
     CANCELLED = "cancelled", "storniert"
+    ENDED = "ended", "beendet (Abonnement abgelaufen)"
 
 
 # An assistant is "active or in progress" for a municipality while one of its lines is in these states.

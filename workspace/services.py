@@ -349,9 +349,22 @@ def instances_deactivate_ended(*, municipality: Municipality, today) -> int:
             .exclude(status=InstanceStatus.DEACTIVATED)
             .update(status=InstanceStatus.DEACTIVATED, deactivated_on=today)
         )
+    _end_order_lines(ended_lines)
     if count:
         logger.info("%s Assistent(en) in %s deaktiviert", count, municipality.schema_name)
     return count
+
+
+def _end_order_lines(line_ids: list[int]) -> None:
+    """An ended subscription closes its order line, so the assistant can be ordered again.
+    Line by line, so that each change is in the audit history."""
+    from shop.models import LineStatus, OrderLine
+
+    with transaction.atomic():
+        for line in OrderLine.objects.select_for_update().filter(pk__in=line_ids, status=LineStatus.ACTIVE):
+            line.status = LineStatus.ENDED
+            line.status_changed = timezone.now()
+            line.save(update_fields=["status", "status_changed"])
 
 
 def municipalities_with_ended_subscriptions(*, today) -> list[Municipality]:

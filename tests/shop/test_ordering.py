@@ -199,3 +199,21 @@ def test_sweeper_resends_lines_that_were_never_dispatched(towns, catalog, django
     assert outbox_sweep() == 1
     outbox.refresh_from_db()
     assert outbox.dispatched_at is not None and outbox.dispatch_count == 1
+
+
+def test_after_the_subscription_ended_the_assistant_can_be_ordered_again(towns, catalog):
+    from workspace.services import instances_deactivate_ended
+
+    town = towns["wilsdruff"]
+    order = order_approve(order=submit(town, catalog["central"]), user=user_of(town, Role.APPROVER))
+    line = order.lines.get()
+    line_start(line_id=line.pk)
+    line_provision(line_id=line.pk, today=date(2022, 10, 1))
+    Subscription.objects.filter(order_line=line).update(ends_on=date(2023, 12, 31))
+    assert instances_deactivate_ended(municipality=town.municipality, today=date(2024, 1, 1)) == 1
+    line.refresh_from_db()
+    assert line.status == LineStatus.ENDED
+    with schema_context(town.schema):
+        assert AssistantInstance.objects.get(order_line_id=line.pk).status == "deactivated"
+    cart_add(municipality=town.municipality, assistant=catalog["central"], user=user_of(town, Role.PURCHASER))
+    assert instances_deactivate_ended(municipality=town.municipality, today=date(2024, 1, 2)) == 0
