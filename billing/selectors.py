@@ -79,24 +79,6 @@ def quote_price(
     return quote_line(line, programmes)
 
 
-def quote_for_today(
-    *, assistant: Assistant, price: Price, recurrence: str, programmes: list[Programme], today: date
-) -> LineQuote:
-    """What a municipality ordering today would pay: one-time fees as of today, yearly fees for the
-    rest of the current calendar year (the first, pro-rata year of a subscription starting today)."""
-    if recurrence == FeeKind.Recurrence.YEARLY:
-        return quote_price(
-            price=price,
-            assistant=assistant,
-            recurrence=recurrence,
-            programmes=programmes,
-            period=(date(today.year, 1, 1), date(today.year, 12, 31)),
-        )
-    return quote_price(
-        price=price, assistant=assistant, recurrence=recurrence, programmes=programmes, order_date=today
-    )
-
-
 def subscription_views() -> list:
     """All subscriptions as plain data for the simulation (one query)."""
     from billing.domain.simulation import SubscriptionView

@@ -93,9 +93,10 @@ def cart_remove(*, municipality, item_id: int) -> None:
 # --- orders -------------------------------------------------------------------------------
 
 
-def _freeze_prices(line: OrderLine, assistant: Assistant, *, population: int, on: date, programmes) -> None:
+def _freeze_prices(
+    line: OrderLine, assistant: Assistant, *, on: date, programmes, recurrences: dict[str, str]
+) -> None:
     """Copy the prices valid on the order date and their quotes onto the line (FUNDING.md)."""
-    recurrences = dict(FeeKind.objects.values_list("code", "recurrence"))
     for price in assistant.order_prices:
         recurrence = recurrences[price.fee_kind_id]
         if recurrence == FeeKind.Recurrence.YEARLY:
@@ -173,6 +174,7 @@ def order_submit(
     order.number = f"B-{today.year}-{order.pk:06d}"
     order.save(update_fields=["number"])
     programmes = engine_programmes()
+    recurrences = dict(FeeKind.objects.values_list("code", "recurrence"))
     for item in items:
         assistant = item.assistant
         line = OrderLine.objects.create(
@@ -183,7 +185,7 @@ def order_submit(
             assistant_category=assistant.category,
             assistant_version=assistant.version,
         )
-        _freeze_prices(line, assistant, population=municipality.population, on=today, programmes=programmes)
+        _freeze_prices(line, assistant, on=today, programmes=programmes, recurrences=recurrences)
     CartItem.objects.filter(cart=cart).delete()
     logger.info("Bestellung %s von %s eingereicht", order.number, municipality)
     transaction.on_commit(lambda: _notify(order.pk, "submitted"))

@@ -108,14 +108,6 @@ def themenfelder() -> list[str]:
     )
 
 
-def fee_kinds() -> dict[str, FeeKind]:
-    return {kind.code: kind for kind in FeeKind.objects.all()}
-
-
-def assistants_by_slug(slugs: Iterable[str]) -> dict[str, Assistant]:
-    return {a.slug: a for a in Assistant.objects.filter(slug__in=list(slugs))}
-
-
 # --- catalog pages ---------------------------------------------------------------------------
 
 

@@ -208,9 +208,3 @@ def municipality_onboard(
     if created:
         logger.info("Kommune %s (%s) angelegt: %s", municipality, municipality.ags, domain)
     return OnboardResult(municipality=municipality, created=created, changed=changed, domain=domain)
-
-
-def municipality_domain_url(municipality: Municipality) -> str:
-    from accounts.services import base_url_for
-
-    return base_url_for(municipality.primary_domain or "")

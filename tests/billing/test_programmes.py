@@ -64,12 +64,18 @@ def test_overlapping_tranches_are_refused_by_the_database(db):
         tranche.full_clean()
 
 
-def test_budget_consume_needs_the_issuing_transaction(db):
-    tranche = Tranche.objects.first()
-    # the test itself runs in a transaction; outside of one the service refuses
-    assert budget_consume(tranche_id=tranche.pk, requested=Decimal("10.00"), reference="x") == Decimal(
-        "10.00"
-    )
+def test_budget_consume_needs_the_issuing_transaction(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tranche = Tranche.objects.first()
+        # in autocommit mode the booking could not be rolled back with its invoice line
+        with pytest.raises(RuntimeError, match="Transaktion"):
+            budget_consume(tranche_id=tranche.pk, requested=Decimal("10.00"), reference="x")
+        assert not BudgetEntry.objects.filter(reference="x").exists()
+        with transaction.atomic():
+            assert budget_consume(
+                tranche_id=tranche.pk, requested=Decimal("10.00"), reference="x"
+            ) == Decimal("10.00")
+            transaction.set_rollback(True)
 
 
 @pytest.fixture
