@@ -180,3 +180,50 @@ class BudgetEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount} €"
+
+
+from .models_invoices import (  # noqa: E402  (invoices and payments, in their own module)
+    SERIES,
+    STRIPE_STATUS_RANK,
+    DocumentKind,
+    DocumentOrigin,
+    DocumentStatus,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceLineSubsidy,
+    NumberSequence,
+    Payment,
+    PaymentMethod,
+    PeriodClose,
+    StripeCustomer,
+    StripeEvent,
+    StripeInvoice,
+    StripeInvoiceStatus,
+)
+
+__all__ = [
+    "SERIES",
+    "STRIPE_STATUS_RANK",
+    "BudgetEntry",
+    "BudgetLedger",
+    "Coverage",
+    "DocumentKind",
+    "DocumentOrigin",
+    "DocumentStatus",
+    "FundingProgramme",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceLine",
+    "InvoiceLineSubsidy",
+    "NumberSequence",
+    "Payment",
+    "PaymentMethod",
+    "PeriodClose",
+    "StripeCustomer",
+    "StripeEvent",
+    "StripeInvoice",
+    "StripeInvoiceStatus",
+    "Tranche",
+    "TrancheStatus",
+]

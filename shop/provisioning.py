@@ -104,7 +104,7 @@ def line_provision(*, line_id: int, today: date | None = None) -> OrderLine:
     line.status_changed = timezone.now()
     line.save(update_fields=["status", "activated_on", "instance_id", "status_changed"])
     yearly = line.prices.filter(fee_kind_id="maintenance", recurrence=FeeKind.Recurrence.YEARLY).first()
-    Subscription.objects.get_or_create(
+    subscription, _ = Subscription.objects.get_or_create(
         order_line=line,
         defaults={
             "municipality": line.municipality,
@@ -115,6 +115,11 @@ def line_provision(*, line_id: int, today: date | None = None) -> OrderLine:
             "vat_rate": yearly.vat_rate if yearly else Decimal("19"),
         },
     )
+    # The activation invoice (one-time fees, maintenance of the first year pro rata) is issued in
+    # the same transaction: an activated line is always billed, and exactly once.
+    from billing.invoicing import activation_invoice
+
+    activation_invoice(order_line=line, subscription=subscription)
     ProvisioningOutbox.objects.filter(line=line, done_at__isnull=True).update(done_at=timezone.now())
     _settle_order(line.order_id)
     return line

@@ -233,4 +233,40 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workspace.tasks.deactivate_ended_instances_task",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Maintenance is billed per calendar year in advance (FUNDING.md), on 1 January.
+    "yearly-billing-run": {
+        "task": "billing.tasks.yearly_billing_run_task",
+        "schedule": crontab(month_of_year=1, day_of_month=1, hour=2, minute=0),
+    },
+    # Stripe events that were stored but not processed (worker down) are processed again.
+    "stripe-events-sweeper": {"task": "billing.tasks.sweep_stripe_events_task", "schedule": 300.0},
 }
+
+# --- invoicing (billing/invoicing.py, billing/documents/) -------------------------------------
+# The seller on every invoice and XRechnung: the municipal IT association.
+SELLER = {
+    "name": env("SELLER_NAME", "Kommunale Informationsverarbeitung Sachsen (KISA)"),
+    "legal_form": env("SELLER_LEGAL_FORM", "Zweckverband, Körperschaft des öffentlichen Rechts"),
+    "street": env("SELLER_STREET", "Eilenburger Straße 1a"),
+    "postal_code": env("SELLER_POSTAL_CODE", "04317"),
+    "city": env("SELLER_CITY", "Leipzig"),
+    "country": "DE",
+    "vat_id": env("SELLER_VAT_ID", "DE141498360"),
+    "email": env("SELLER_EMAIL", "rechnung@kisa.example"),
+    "phone": env("SELLER_PHONE", "+49 341 26806-0"),
+    "contact": env("SELLER_CONTACT", "Finanzbuchhaltung"),
+    "iban": env("SELLER_IBAN", "DE02120300000000202051"),
+    "bic": env("SELLER_BIC", "BYLADEM1001"),
+    "bank": env("SELLER_BANK", "Deutsche Kreditbank Berlin"),
+}
+# Payment term of invoices in days.
+INVOICE_PAYMENT_DAYS = int(env("INVOICE_PAYMENT_DAYS", "30"))
+
+# --- Stripe (billing/stripe_gateway.py) ----------------------------------------------------
+# Without STRIPE_API_BASE the official API is used; tests and the demo point it at localstripe.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_ozgshop")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_ozgshop_local")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "")
+# Webhook timestamps further off than this (in either direction) are rejected.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(env("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
+STRIPE_ENABLED = env_bool("STRIPE_ENABLED", False)

@@ -1,0 +1,656 @@
+"""Issuing invoices, supplementary invoices and credit notes (public schema).
+
+Every document is built and issued in one transaction: its lines are quoted by the funding
+engine, capped tranches are booked against their ledger (``budget_consume``), the number is
+drawn from its series with a row lock (gapless: a rollback returns it), and the status flips to
+issued. From then on PostgreSQL refuses every change (migration 0004).
+
+Charges are idempotent by ``InvoiceLine.charge_key`` (unique) and, for maintenance, by the
+unique (subscription, billing year) constraint: re-running never charges twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.domain.subsidy import (
+    Category,
+    LineQuote,
+    OneTimeLine,
+    PeriodLine,
+    Programme,
+    apply_caps,
+    fee_kind_label,
+    invoice_totals,
+    quote_line,
+)
+
+from .models import (
+    SERIES,
+    BudgetEntry,
+    BudgetLedger,
+    DocumentKind,
+    DocumentOrigin,
+    DocumentStatus,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceLineSubsidy,
+    PeriodClose,
+    Tranche,
+    TrancheStatus,
+)
+from .selectors import engine_programmes
+from .services import budget_consume
+
+logger = logging.getLogger("ozg.billing")
+ZERO = Decimal("0")
+
+
+@dataclass
+class LineSpec:
+    """A position to issue: what it is, and its quote."""
+
+    description: str
+    fee_kind: str
+    quote: LineQuote
+    charge_key: str
+    assistant_id: int | None = None
+    order_line_id: int | None = None
+    subscription_id: int | None = None
+    billing_year: int | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    credits_id: int | None = None
+    rebills_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def closed_month(day: date) -> bool:
+    return PeriodClose.objects.filter(month=day.replace(day=1)).exists()
+
+
+def _check_open_period(day: date) -> None:
+    if closed_month(day):
+        raise ValidationError(
+            "Der Zeitraum %(month)s ist abgeschlossen; darin kann kein Beleg ausgestellt werden.",
+            code="period_closed",
+            params={"month": f"{day:%m/%Y}"},
+        )
+
+
+def next_number(series: str, year: int) -> tuple[str, int]:
+    """Draw the next number of a series and year. The upsert locks the sequence row until the
+    issuing transaction ends, so concurrent issuers queue here and a rollback frees the number."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("next_number() gehört in die Transaktion, die den Beleg ausstellt.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO billing_numbersequence (series, year, last) VALUES (%s, %s, 1) "
+            "ON CONFLICT (series, year) DO UPDATE SET last = billing_numbersequence.last + 1 "
+            "RETURNING last",
+            [series, year],
+        )
+        (sequence,) = cursor.fetchone()
+    return f"{series}-{year}-{sequence:06d}", sequence
+
+
+def log_event(invoice_id: int, action: str, actor: str = "", **detail) -> None:
+    InvoiceEvent.objects.create(invoice_id=invoice_id, action=action, actor=actor[:200], detail=detail)
+
+
+def buyer_snapshot(municipality) -> dict:
+    return {
+        "buyer_name": municipality.invoice_recipient or municipality.official_name,
+        "buyer_street": municipality.invoice_street,
+        "buyer_postal_code": municipality.invoice_postal_code,
+        "buyer_city": municipality.invoice_city,
+        "buyer_leitweg_id": municipality.leitweg_id,
+        "buyer_email": municipality.contact_email,
+        "buyer_ags": municipality.ags,
+    }
+
+
+def capped_tranches(programmes: Iterable[Programme]) -> set:
+    return {t.id for p in programmes for t in p.tranches if t.cap is not None}
+
+
+def _apply_ledger(spec: LineSpec, capped: set, reference: str) -> LineSpec:
+    """Book the capped tranches of a line against their budgets; cut the quote to what was granted."""
+    parts = [a for a in spec.quote.applied if a.tranche_id in capped]
+    if not parts:
+        return spec
+    remaining = {}
+    for part in parts:
+        granted = budget_consume(tranche_id=part.tranche_id, requested=part.amount, reference=reference)
+        remaining[part.key] = granted
+    quote, _ = apply_caps(spec.quote, remaining)
+    return replace(spec, quote=quote)
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def issue_document(
+    *,
+    municipality,
+    kind: str,
+    origin: str,
+    specs: Sequence[LineSpec],
+    issue_date: date,
+    actor: str,
+    references: Invoice | None = None,
+    reason: str = "",
+    billing_year: int | None = None,
+    capped: set | None = None,
+) -> Invoice:
+    """Build and issue one document in the current transaction (opens one if there is none)."""
+    if not specs:
+        raise ValidationError("Ein Beleg braucht mindestens eine Position.", code="empty")
+    _check_open_period(issue_date)
+    with transaction.atomic():
+        series = SERIES[kind]
+        if capped is None:
+            capped = capped_tranches(engine_programmes())
+        if kind != DocumentKind.CREDIT_NOTE and capped:
+            ref = f"{municipality.ags} {issue_date:%Y-%m-%d}"
+            specs = [_apply_ledger(s, capped, f"{ref} {s.charge_key}") for s in specs]
+        totals = invoice_totals([s.quote for s in specs])
+        periods = [(s.period_start, s.period_end) for s in specs if s.period_start]
+        service_start = min((p[0] for p in periods), default=issue_date)
+        service_end = max((p[1] for p in periods), default=issue_date)
+        if not periods and references is not None:
+            service_start, service_end = references.service_start, references.service_end
+        invoice = Invoice.objects.create(
+            kind=kind,
+            origin=origin,
+            series=series,
+            municipality=municipality,
+            issue_date=issue_date,
+            service_start=service_start,
+            service_end=service_end,
+            due_date=issue_date + timedelta(days=settings.INVOICE_PAYMENT_DAYS),
+            billing_year=billing_year,
+            references=references,
+            reason=reason,
+            list_net=totals.list_net,
+            subsidy=totals.subsidy,
+            net_due=totals.net_due,
+            vat=totals.vat,
+            gross_due=totals.gross_due,
+            vat_breakdown=[
+                {"rate": str(g.rate), "base": str(g.base), "vat": str(g.vat)} for g in totals.vat_groups
+            ],
+            settled_by_subsidy=kind != DocumentKind.CREDIT_NOTE and totals.settled_by_subsidy,
+            provisional=any(s.quote.provisional for s in specs),
+            **buyer_snapshot(municipality),
+        )
+        lines = InvoiceLine.objects.bulk_create(
+            [
+                InvoiceLine(
+                    invoice=invoice,
+                    position=position,
+                    description=s.description[:300],
+                    assistant_id=s.assistant_id,
+                    fee_kind=s.fee_kind,
+                    order_line_id=s.order_line_id,
+                    subscription_id=s.subscription_id,
+                    billing_year=s.billing_year,
+                    charge_key=s.charge_key,
+                    period_start=s.period_start,
+                    period_end=s.period_end,
+                    period_days=s.quote.period_days,
+                    year_days=s.quote.year_days,
+                    list_net=s.quote.list_net,
+                    subsidy=s.quote.subsidy,
+                    net_due=s.quote.net_due,
+                    vat_rate=s.quote.vat_rate,
+                    provisional=s.quote.provisional,
+                    explanation=s.quote.explanation[:400],
+                    credits_id=s.credits_id,
+                    rebills_id=s.rebills_id,
+                )
+                for position, s in enumerate(specs, start=1)
+            ]
+        )
+        if kind != DocumentKind.CREDIT_NOTE:
+            InvoiceLineSubsidy.objects.bulk_create(
+                [
+                    InvoiceLineSubsidy(
+                        line=line,
+                        tranche_id=part.tranche_id,
+                        amount=part.amount,
+                        covered_days=part.covered_days,
+                        provisional=part.provisional,
+                        capped=part.capped,
+                    )
+                    for line, s in zip(lines, specs, strict=True)
+                    for part in s.quote.applied
+                    if part.amount
+                ]
+            )
+        number, sequence = next_number(series, issue_date.year)
+        Invoice.objects.filter(pk=invoice.pk).update(
+            status=DocumentStatus.ISSUED,
+            number=number,
+            sequence=sequence,
+            issued_at=timezone.now(),
+            issued_by=actor[:200],
+        )
+        invoice.status, invoice.number, invoice.sequence = DocumentStatus.ISSUED, number, sequence
+        log_event(
+            invoice.pk,
+            "issued",
+            actor,
+            number=number,
+            gross_due=str(totals.gross_due),
+            settled_by_subsidy=invoice.settled_by_subsidy,
+        )
+        if invoice.gross_due > 0 and kind != DocumentKind.CREDIT_NOTE:
+            transaction.on_commit(lambda: after_issue(invoice.pk))
+    return invoice
+
+
+def after_issue(invoice_id: int) -> None:
+    """Hand an invoice with an amount due to Stripe for collection (when Stripe is enabled)."""
+    if not getattr(settings, "STRIPE_ENABLED", False):
+        return
+    try:
+        from .tasks import stripe_collect_invoice_task
+
+        stripe_collect_invoice_task.delay(invoice_id)
+    except Exception:  # broker down: the sweeper in billing.tasks picks the invoice up later
+        logger.warning("Stripe-Übergabe für Beleg %s nicht eingereiht", invoice_id, exc_info=True)
+
+
+# --- when invoices arise ------------------------------------------------------------------
+
+
+def _fee_labels() -> dict[str, str]:
+    from shop.models import FeeKind
+
+    return dict(FeeKind.objects.values_list("code", "label"))
+
+
+def maintenance_spec(subscription, year: int, programmes: Sequence[Programme], title: str) -> LineSpec | None:
+    """The maintenance charge of a subscription for (its part of) a calendar year, or None."""
+    period = subscription.billed_period(year)
+    if period is None or subscription.maintenance_yearly <= 0:
+        return None
+    line = PeriodLine(
+        subscription.assistant.slug,
+        Category(subscription.assistant.category),
+        "maintenance",
+        subscription.maintenance_yearly,
+        period[0],
+        period[1],
+        subscription.vat_rate,
+    )
+    return LineSpec(
+        description=f"Softwarepflege und Support – {title}",
+        fee_kind="maintenance",
+        quote=quote_line(line, programmes),
+        charge_key=f"maintenance:{subscription.pk}:{year}",
+        assistant_id=subscription.assistant_id,
+        order_line_id=subscription.order_line_id,
+        subscription_id=subscription.pk,
+        billing_year=year,
+        period_start=period[0],
+        period_end=period[1],
+    )
+
+
+def activation_invoice(*, order_line, subscription, actor: str = "Bereitstellung") -> Invoice | None:
+    """The invoice of an activated order line: its one-time fees (setup, customisation, individual
+    prices; the order date counts) and maintenance from the activation date to the end of that
+    year, pro rata. Idempotent: a second call finds the charges issued and returns None."""
+    from shop.models import FeeKind
+
+    if InvoiceLine.objects.filter(charge_key__startswith=f"setup:{order_line.pk}:").exists() or (
+        InvoiceLine.objects.filter(
+            subscription=subscription, billing_year=subscription.started_on.year
+        ).exists()
+    ):
+        return None
+    programmes = engine_programmes()
+    labels = _fee_labels()
+    order_date = order_line.order.submitted_on
+    title = order_line.assistant_title
+    specs: list[LineSpec] = []
+    for price in order_line.prices.order_by("pk"):
+        if price.recurrence == FeeKind.Recurrence.YEARLY or price.net_amount <= 0:
+            continue
+        label = price.description or labels.get(price.fee_kind_id) or fee_kind_label(price.fee_kind_id)
+        quote = quote_line(
+            OneTimeLine(
+                order_line.assistant.slug,
+                Category(order_line.assistant_category),
+                price.fee_kind_id,
+                price.net_amount,
+                order_date,
+                price.vat_rate,
+            ),
+            programmes,
+        )
+        specs.append(
+            LineSpec(
+                description=f"{label} – {title}",
+                fee_kind=price.fee_kind_id,
+                quote=quote,
+                charge_key=f"setup:{order_line.pk}:{price.pk}",
+                assistant_id=order_line.assistant_id,
+                order_line_id=order_line.pk,
+                extra={"order_date": order_date},
+            )
+        )
+    year = subscription.started_on.year
+    maintenance = maintenance_spec(subscription, year, programmes, title)
+    if maintenance is not None:
+        specs.append(maintenance)
+    if not specs:
+        return None
+    today = timezone.localdate()
+    return issue_document(
+        municipality=order_line.municipality,
+        kind=DocumentKind.INVOICE,
+        origin=DocumentOrigin.ACTIVATION,
+        specs=specs,
+        issue_date=today,
+        actor=actor,
+        billing_year=year if maintenance is not None else None,
+        capped=capped_tranches(programmes),
+        reason=f"Bestellung {order_line.order.number or order_line.order_id}, bereitgestellt am "
+        f"{subscription.started_on:%d.%m.%Y}",
+    )
+
+
+@dataclass
+class RunResult:
+    year: int
+    invoices: int = 0
+    lines: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def billing_run(
+    *, year: int, actor: str, issue_date: date | None = None, job=None, municipality_ids=None
+) -> RunResult:
+    """The yearly maintenance run: one invoice per municipality for every subscription running in
+    ``year`` that is not yet billed for it. Safe to run again and concurrently: what is billed is
+    skipped (and the unique constraint refuses a double charge)."""
+    from shop.models import Subscription
+    from tenants.models import Municipality
+
+    issue_date = issue_date or timezone.localdate()
+    _check_open_period(issue_date)
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    programmes = engine_programmes()
+    capped = capped_tranches(programmes)
+    billed = InvoiceLine.objects.filter(billing_year=year, subscription__isnull=False).values(
+        "subscription_id"
+    )
+    subscriptions = (
+        Subscription.objects.filter(started_on__lte=end, maintenance_yearly__gt=0)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=start))
+        .exclude(pk__in=billed)
+        .select_related("assistant")
+        .order_by("municipality_id", "assistant__title", "pk")
+    )
+    if municipality_ids is not None:
+        subscriptions = subscriptions.filter(municipality_id__in=municipality_ids)
+    by_municipality: dict[int, list] = {}
+    for subscription in subscriptions:
+        by_municipality.setdefault(subscription.municipality_id, []).append(subscription)
+    municipalities = Municipality.objects.in_bulk(list(by_municipality))
+    result = RunResult(year=year)
+    if job is not None:
+        job.total = len(by_municipality)
+        job.save(update_fields=["total"])
+    for done, (municipality_id, subs) in enumerate(by_municipality.items(), start=1):
+        specs = [
+            spec
+            for s in subs
+            if (spec := maintenance_spec(s, year, programmes, s.assistant.title)) is not None
+        ]
+        if specs:
+            try:
+                with transaction.atomic():
+                    issue_document(
+                        municipality=municipalities[municipality_id],
+                        kind=DocumentKind.INVOICE,
+                        origin=DocumentOrigin.YEARLY,
+                        specs=specs,
+                        issue_date=issue_date,
+                        actor=actor,
+                        billing_year=year,
+                        capped=capped,
+                        reason=f"Jahresabrechnung Softwarepflege und Support {year}",
+                    )
+                result.invoices += 1
+                result.lines += len(specs)
+            except IntegrityError:
+                # Billed meanwhile by a concurrent run: the unique constraint refused it.
+                result.skipped += len(specs)
+        if job is not None and (done % 20 == 0 or done == len(by_municipality)):
+            job.done = done
+            job.save(update_fields=["done"])
+    logger.info("Jahresabrechnung %s: %s Rechnungen, %s Positionen", year, result.invoices, result.lines)
+    return result
+
+
+# --- corrections --------------------------------------------------------------------------
+
+
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    reason: str,
+    actor: str,
+    line_ids: Sequence[int] | None = None,
+    issue_date: date | None = None,
+) -> Invoice:
+    """Reverse lines of an issued invoice (all by default) with a credit note. The subsidy of a
+    reversed line is withdrawn from the claim and its capped budget released."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Bitte geben Sie den Grund der Gutschrift an."})
+    if invoice.kind == DocumentKind.CREDIT_NOTE or not invoice.is_issued:
+        raise ValidationError("Gutschriften beziehen sich auf eine ausgestellte Rechnung.")
+    issue_date = issue_date or timezone.localdate()
+    with transaction.atomic():
+        lines = list(
+            InvoiceLine.objects.filter(invoice=invoice)
+            .select_for_update()
+            .prefetch_related("subsidies__tranche")
+            .order_by("position")
+        )
+        if line_ids is not None:
+            wanted = set(line_ids)
+            lines = [line for line in lines if line.pk in wanted]
+            if len(lines) != len(wanted):
+                raise ValidationError("Unbekannte Position dieser Rechnung.")
+        already = set(InvoiceLine.objects.filter(credits__in=lines).values_list("credits_id", flat=True))
+        lines = [line for line in lines if line.pk not in already]
+        if not lines:
+            raise ValidationError("Diese Positionen sind bereits gutgeschrieben.")
+        specs = []
+        for line in lines:
+            quote = LineQuote(
+                fee_kind=line.fee_kind,
+                list_net=line.list_net,
+                subsidy=line.subsidy,
+                net_due=line.net_due,
+                vat_rate=line.vat_rate,
+                applied=(),
+                provisional=line.provisional,
+                explanation=line.explanation,
+                period_days=line.period_days,
+                year_days=line.year_days,
+            )
+            specs.append(
+                LineSpec(
+                    description=f"Gutschrift zu Pos. {line.position}: {line.description}",
+                    fee_kind=line.fee_kind,
+                    quote=quote,
+                    charge_key=f"credit:{line.pk}",
+                    assistant_id=line.assistant_id,
+                    order_line_id=line.order_line_id,
+                    subscription_id=line.subscription_id,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    credits_id=line.pk,
+                )
+            )
+            for part in line.subsidies.all():
+                if part.tranche.cap is not None and part.amount:
+                    _budget_release(part.tranche_id, part.amount, f"Gutschrift zu {invoice.number}")
+        credit = issue_document(
+            municipality=invoice.municipality,
+            kind=DocumentKind.CREDIT_NOTE,
+            origin=DocumentOrigin.CORRECTION,
+            specs=specs,
+            issue_date=issue_date,
+            actor=actor,
+            references=invoice,
+            reason=reason,
+            capped=set(),
+        )
+        log_event(invoice.pk, "credited", actor, credit_note=credit.number, reason=reason)
+    return credit
+
+
+def _budget_release(tranche_id: int, amount: Decimal, reference: str) -> None:
+    ledger, _ = BudgetLedger.objects.get_or_create(tranche_id=tranche_id)
+    ledger = BudgetLedger.objects.select_for_update().get(pk=ledger.pk)
+    release = min(amount, ledger.consumed)
+    ledger.consumed -= release
+    ledger.save(update_fields=["consumed"])
+    BudgetEntry.objects.create(ledger=ledger, amount=-release, requested=-amount, reference=reference[:120])
+
+
+@dataclass
+class RebillResult:
+    invoices: list[str] = field(default_factory=list)
+    lines: int = 0
+    amount: Decimal = ZERO
+
+
+def tranche_rebill(*, tranche: Tranche, actor: str, issue_date: date | None = None) -> RebillResult:
+    """After a tranche was rejected: a supplementary invoice per original invoice charges the
+    subsidy each line received from it (FUNDING.md). The originals stay as issued; the claim for
+    the tranche is withdrawn. Idempotent: each subsidy part is rebilled once (unique)."""
+    tranche = Tranche.objects.get(pk=tranche.pk)
+    if tranche.status != TrancheStatus.REJECTED:
+        raise ValidationError(
+            "Nachberechnet wird nur eine abgelehnte Tranche; „%(name)s“ ist %(status)s.",
+            params={"name": tranche.name, "status": tranche.get_status_display()},
+        )
+    issue_date = issue_date or timezone.localdate()
+    _check_open_period(issue_date)
+    parts = (
+        InvoiceLineSubsidy.objects.filter(
+            tranche=tranche,
+            line__invoice__status=DocumentStatus.ISSUED,
+            amount__gt=0,
+            rebilled_by__isnull=True,
+            line__credited_by__isnull=True,
+        )
+        .exclude(line__invoice__kind=DocumentKind.CREDIT_NOTE)
+        .select_related("line__invoice__municipality")
+        .order_by("line__invoice__number", "line__position")
+    )
+    by_invoice: dict[int, list[InvoiceLineSubsidy]] = {}
+    for part in parts:
+        by_invoice.setdefault(part.line.invoice_id, []).append(part)
+    result = RebillResult()
+    for group in by_invoice.values():
+        original = group[0].line.invoice
+        specs = []
+        for part in group:
+            line = part.line
+            quote = LineQuote(
+                fee_kind=line.fee_kind,
+                list_net=part.amount,
+                subsidy=ZERO,
+                net_due=part.amount,
+                vat_rate=line.vat_rate,
+                applied=(),
+                provisional=False,
+                explanation=f"Förderung abgelehnt ({tranche.name}); nachberechnet zu "
+                f"{original.number}, Pos. {line.position}",
+                period_days=line.period_days,
+                year_days=line.year_days,
+            )
+            specs.append(
+                LineSpec(
+                    description=f"Nachberechnung Förderung – {line.description}",
+                    fee_kind=line.fee_kind,
+                    quote=quote,
+                    charge_key=f"rebill:{part.pk}",
+                    assistant_id=line.assistant_id,
+                    order_line_id=line.order_line_id,
+                    subscription_id=line.subscription_id,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    rebills_id=part.pk,
+                )
+            )
+        with transaction.atomic():
+            invoice = issue_document(
+                municipality=original.municipality,
+                kind=DocumentKind.SUPPLEMENTARY,
+                origin=DocumentOrigin.REBILLING,
+                specs=specs,
+                issue_date=issue_date,
+                actor=actor,
+                references=original,
+                reason=f"Nachberechnung zu {original.number}: Die Förderung „{tranche.name}“ wurde "
+                f"abgelehnt (Haushaltsbeschluss vom "
+                f"{tranche.decided_on:%d.%m.%Y})."
+                if tranche.decided_on
+                else f"Nachberechnung zu {original.number}: Die Förderung „{tranche.name}“ wurde abgelehnt.",
+                capped=set(),
+            )
+            if tranche.cap is not None:
+                _budget_release(
+                    tranche.pk, sum((p.amount for p in group), ZERO), f"Nachberechnung {invoice.number}"
+                )
+            log_event(original.pk, "rebilled", actor, supplementary=invoice.number, tranche=tranche.name)
+        result.invoices.append(invoice.number)
+        result.lines += len(specs)
+        result.amount += invoice.net_due
+    return result
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def period_close(*, month: date, actor: str, note: str = "", today: date | None = None) -> PeriodClose:
+    """Close an accounting month: afterwards no document can be dated in it."""
+    today = today or timezone.localdate()
+    month = month.replace(day=1)
+    if month >= today.replace(day=1):
+        raise ValidationError(
+            "Abgeschlossen werden nur vergangene Monate; %(month)s läuft noch oder liegt in der Zukunft.",
+            code="not_past",
+            params={"month": f"{month:%m/%Y}"},
+        )
+    if PeriodClose.objects.filter(month=month).exists():
+        raise ValidationError(
+            "Der Zeitraum %(month)s ist bereits abgeschlossen.", params={"month": f"{month:%m/%Y}"}
+        )
+    return PeriodClose.objects.create(month=month, closed_by=actor, note=note)

@@ -1,0 +1,253 @@
+"""Issuing invoices: worked examples, idempotent runs, immutability in the database, rebilling,
+credit notes, period close (real PostgreSQL, the Saxon programme as installed by migration)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from billing.invoicing import (
+    billing_run,
+    credit_note_issue,
+    period_close,
+    tranche_rebill,
+)
+from billing.models import (
+    BudgetLedger,
+    DocumentKind,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceLineSubsidy,
+    Tranche,
+)
+from billing.services import tranche_record_decision
+from shop.models import Subscription
+from tests.factories.shop import AssistantFactory
+
+D = Decimal
+
+
+def subscribe(town, assistant, *, started_on, yearly="480.00", ends_on=None, vat="19"):
+    return Subscription.objects.create(
+        municipality=town.municipality,
+        assistant=assistant,
+        ordered_on=started_on,
+        started_on=started_on,
+        ends_on=ends_on,
+        maintenance_yearly=D(yearly),
+        vat_rate=D(vat),
+    )
+
+
+@pytest.fixture
+def assistants(db):
+    return {
+        "central": AssistantFactory(slug="gewerbe", title="Gewerbe-Anmeldung", category="central"),
+        "efa": AssistantFactory(slug="wohngeld", title="Wohngeld", category="efa"),
+    }
+
+
+def test_worked_example_2_through_the_yearly_run(towns, assistants):
+    """FUNDING.md example 2: activated 2022-03-01, 480 €/year → net 402,41, subsidy 241,97,
+    due 160,44, VAT 30,48, gross 190,92."""
+    leipzig = towns["leipzig"]
+    subscribe(leipzig, assistants["central"], started_on=date(2022, 3, 1))
+    result = billing_run(year=2022, actor="finanzen@kisa.example", issue_date=date(2022, 1, 3))
+    assert (result.invoices, result.lines) == (1, 1)
+    invoice = Invoice.objects.get(municipality=leipzig.municipality, billing_year=2022)
+    line = invoice.lines.get()
+    assert (line.period_start, line.period_end, line.period_days) == (
+        date(2022, 3, 1),
+        date(2022, 12, 31),
+        306,
+    )
+    assert (line.list_net, line.subsidy, line.net_due) == (D("402.41"), D("241.97"), D("160.44"))
+    assert (invoice.net_due, invoice.vat, invoice.gross_due) == (D("160.44"), D("30.48"), D("190.92"))
+    assert invoice.vat_breakdown == [{"rate": "19.00", "base": "160.44", "vat": "30.48"}]
+    assert invoice.number == "RE-2022-000001" and invoice.is_issued and not invoice.settled_by_subsidy
+    assert invoice.buyer_leitweg_id == "14713000-12345-84" and invoice.buyer_city == "Leipzig"
+    part = line.subsidies.get()
+    assert part.tranche.name == "Tranche 2022" and part.covered_days == 184 and not part.provisional
+    assert InvoiceEvent.objects.filter(invoice=invoice, action="issued").count() == 1
+
+
+def test_running_twice_bills_nothing_twice(towns, assistants):
+    for town in towns.values():
+        subscribe(town, assistants["central"], started_on=date(2023, 5, 1))
+        subscribe(town, assistants["efa"], started_on=date(2023, 5, 1))
+    first = billing_run(year=2024, actor="t", issue_date=date(2024, 1, 2))
+    before = list(Invoice.objects.values_list("number", "gross_due").order_by("number"))
+    second = billing_run(year=2024, actor="t", issue_date=date(2024, 1, 2))
+    assert (first.invoices, first.lines) == (3, 6)
+    assert (second.invoices, second.lines) == (0, 0)
+    assert list(Invoice.objects.values_list("number", "gross_due").order_by("number")) == before
+
+
+def test_the_database_refuses_a_second_maintenance_charge(towns, assistants):
+    sub = subscribe(towns["dresden"], assistants["efa"], started_on=date(2023, 1, 1))
+    billing_run(year=2023, actor="t", issue_date=date(2023, 1, 2))
+    invoice = Invoice.objects.create(
+        kind="invoice",
+        origin="yearly",
+        series="RE",
+        municipality=towns["dresden"].municipality,
+        buyer_name="x",
+        buyer_ags="14612000",
+        issue_date=date(2023, 1, 2),
+        service_start=date(2023, 1, 1),
+        service_end=date(2023, 12, 31),
+        due_date=date(2023, 2, 1),
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoiceLine.objects.create(
+            invoice=invoice,
+            position=1,
+            description="x",
+            fee_kind="maintenance",
+            subscription=sub,
+            billing_year=2023,
+            charge_key="other-key",
+            list_net=1,
+            net_due=1,
+            vat_rate=19,
+        )
+
+
+def test_invoices_due_nothing_are_settled_by_subsidy_and_provisional(towns, assistants):
+    subscribe(towns["wilsdruff"], assistants["central"], started_on=date(2022, 7, 1))
+    billing_run(year=2023, actor="t", issue_date=date(2023, 1, 2))
+    invoice = Invoice.objects.get(billing_year=2023)
+    assert invoice.gross_due == 0 and invoice.settled_by_subsidy and invoice.provisional
+    assert invoice.subsidy == D("480.00")
+    assert invoice.lines.get().explanation.endswith("(vorbehaltlich Haushaltsbeschluss)")
+
+
+def test_last_year_runs_to_the_effective_end_and_no_further(towns, assistants):
+    sub = subscribe(
+        towns["dresden"], assistants["efa"], started_on=date(2024, 7, 1), ends_on=date(2025, 12, 31)
+    )
+    billing_run(year=2025, actor="t", issue_date=date(2025, 1, 2))
+    billing_run(year=2026, actor="t", issue_date=date(2026, 1, 2))
+    assert list(sub.invoice_lines.values_list("billing_year", "list_net")) == [(2025, D("480.00"))]
+
+
+def test_issued_documents_cannot_be_changed_or_deleted_in_sql(towns, assistants):
+    subscribe(towns["leipzig"], assistants["efa"], started_on=date(2024, 1, 1))
+    billing_run(year=2024, actor="t", issue_date=date(2024, 1, 2))
+    invoice = Invoice.objects.get()
+    line = invoice.lines.get()
+    statements = [
+        ("UPDATE billing_invoice SET gross_due = 0 WHERE id = %s", invoice.pk),
+        ("UPDATE billing_invoice SET status = 'draft' WHERE id = %s", invoice.pk),
+        ("DELETE FROM billing_invoice WHERE id = %s", invoice.pk),
+        ("UPDATE billing_invoiceline SET net_due = 0, list_net = 0 WHERE id = %s", line.pk),
+        ("DELETE FROM billing_invoiceline WHERE id = %s", line.pk),
+        ("UPDATE billing_invoiceevent SET action = 'x' WHERE invoice_id = %s", invoice.pk),
+    ]
+    for sql, pk in statements:
+        with pytest.raises(IntegrityError, match="ausgestellt|Belegprotokoll"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [pk])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoiceLine.objects.create(
+            invoice=invoice,
+            position=2,
+            description="nachgeschoben",
+            fee_kind="setup",
+            charge_key="late",
+            list_net=1,
+            net_due=1,
+            vat_rate=19,
+        )
+    invoice.refresh_from_db()
+    assert invoice.gross_due == D("571.20") and invoice.lines.count() == 1
+
+
+def test_closed_period_refuses_documents(towns, assistants):
+    subscribe(towns["leipzig"], assistants["efa"], started_on=date(2024, 1, 1))
+    period_close(month=date(2024, 1, 1), actor="finanzen@kisa.example", today=date(2024, 2, 5))
+    with pytest.raises(ValidationError, match="01/2024 ist abgeschlossen"):
+        billing_run(year=2024, actor="t", issue_date=date(2024, 1, 15))
+    assert not Invoice.objects.exists()
+    with pytest.raises(ValidationError, match="nur vergangene Monate"):
+        period_close(month=date(2024, 2, 1), actor="x", today=date(2024, 2, 5))
+    # The database refuses it too, whatever the Python code does.
+    with pytest.raises(IntegrityError, match="abgeschlossen"), transaction.atomic():
+        Invoice.objects.create(
+            kind="invoice",
+            origin="yearly",
+            series="RE",
+            status="issued",
+            number="RE-2024-999999",
+            sequence=999999,
+            municipality=towns["leipzig"].municipality,
+            buyer_name="x",
+            buyer_ags="14713000",
+            issue_date=date(2024, 1, 20),
+            service_start=date(2024, 1, 1),
+            service_end=date(2024, 12, 31),
+            due_date=date(2024, 2, 20),
+        )
+    billing_run(year=2024, actor="t", issue_date=date(2024, 2, 6))
+    assert Invoice.objects.get().number == "RE-2024-000001"
+
+
+def test_rejected_tranche_is_rebilled_once_with_a_reference(towns, assistants):
+    leipzig = towns["leipzig"]
+    subscribe(leipzig, assistants["central"], started_on=date(2022, 3, 1))
+    for year in (2022, 2023, 2024):
+        billing_run(year=year, actor="t", issue_date=date(year, 1, 3))
+    tranche2 = Tranche.objects.get(programme__code="saxony-2022", name="Tranche 2023–2024")
+    with pytest.raises(ValidationError, match="nur eine abgelehnte"):
+        tranche_rebill(tranche=tranche2, actor="t")
+    tranche_record_decision(tranche=tranche2, status="rejected", decided_on=date(2025, 3, 1))
+    result = tranche_rebill(tranche=tranche2, actor="finanzen@kisa.example", issue_date=date(2025, 3, 10))
+    assert result.lines == 2 and result.amount == D("960.00")
+    supplementary = Invoice.objects.filter(kind=DocumentKind.SUPPLEMENTARY).order_by("number")
+    assert [s.references.billing_year for s in supplementary] == [2023, 2024]
+    assert all(s.gross_due == D("571.20") and s.number.startswith("RE-2025-") for s in supplementary)
+    # Tranche 1 (2022, confirmed) is untouched; the originals stay as issued.
+    assert Invoice.objects.get(billing_year=2022, kind="invoice").gross_due == D("190.92")
+    assert Invoice.objects.get(billing_year=2023, kind="invoice").gross_due == D("0.00")
+    again = tranche_rebill(tranche=tranche2, actor="t", issue_date=date(2025, 3, 11))
+    assert again.lines == 0
+    assert InvoiceLineSubsidy.objects.filter(tranche=tranche2, rebilled_by__isnull=False).count() == 2
+
+
+def test_credit_note_reverses_lines_once_and_numbers_its_own_series(towns, assistants):
+    subscribe(towns["dresden"], assistants["efa"], started_on=date(2024, 1, 1))
+    subscribe(towns["dresden"], assistants["central"], started_on=date(2025, 1, 1))
+    billing_run(year=2025, actor="t", issue_date=date(2025, 1, 2))
+    invoice = Invoice.objects.get()
+    efa_line = invoice.lines.get(assistant=assistants["efa"])
+    with pytest.raises(ValidationError):
+        credit_note_issue(invoice=invoice, reason="  ", actor="t")
+    credit = credit_note_issue(
+        invoice=invoice,
+        reason="Doppelt berechnet",
+        actor="t",
+        line_ids=[efa_line.pk],
+        issue_date=date(2025, 2, 1),
+    )
+    assert credit.number == "GS-2025-000001" and credit.references == invoice
+    assert credit.gross_due == D("571.20") and credit.lines.get().credits == efa_line
+    with pytest.raises(ValidationError, match="bereits gutgeschrieben"):
+        credit_note_issue(invoice=invoice, reason="nochmal", actor="t", line_ids=[efa_line.pk])
+    assert InvoiceEvent.objects.filter(invoice=invoice, action="credited").count() == 1
+
+
+def test_capped_tranche_grants_the_remainder_then_nothing(towns, assistants):
+    tranche1 = Tranche.objects.get(programme__code="saxony-2022", name="Tranche 2022")
+    Tranche.objects.filter(pk=tranche1.pk).update(cap=D("300.00"))
+    BudgetLedger.objects.get_or_create(tranche=tranche1)
+    for town in towns.values():  # 240,00 € each for 01.07.–31.12.2022 (184 days of 365 → 241,97)
+        subscribe(town, assistants["central"], started_on=date(2022, 7, 1))
+    billing_run(year=2022, actor="t", issue_date=date(2022, 7, 4))
+    subsidies = list(Invoice.objects.order_by("number").values_list("subsidy", flat=True))
+    assert subsidies == [D("241.97"), D("58.03"), D("0.00")]
+    assert BudgetLedger.objects.get(tranche=tranche1).consumed == D("300.00")
+    last = Invoice.objects.order_by("number").last().lines.get()
+    assert "Förderbudget ausgeschöpft" in last.explanation and last.net_due == D("241.97")
