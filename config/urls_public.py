@@ -12,7 +12,10 @@ urlpatterns = [
     path("konto/", include("accounts.urls")),
     path("katalog/", include("shop.urls")),
     path("verwaltung/bestellungen/", include("shop.urls_staff")),
+    path("verwaltung/finanzen/", include("billing.urls_finance")),
+    path("verwaltung/belege/", include("billing.urls_staff_documents")),
     path("verwaltung/", include("billing.urls")),
+    path("stripe/", include("billing.urls_stripe")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

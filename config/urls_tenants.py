@@ -8,6 +8,7 @@ urlpatterns = [
     path("katalog/", include("shop.urls")),
     path("", include("shop.urls_orders")),
     path("assistenten/", include("workspace.urls")),
+    path("rechnungen/", include("billing.urls_invoices")),
     path("benutzer/", include("accounts.urls_manage")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,4 @@
+"""Finance area of the association (public domain, finance role)."""
+
+app_name = "finance"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Stripe webhook endpoint (public domain)."""
+
+app_name = "stripe"
+urlpatterns: list = []
