@@ -148,9 +148,12 @@ def test_issued_documents_cannot_be_changed_or_deleted_in_sql(towns, assistants)
         ("UPDATE billing_invoiceevent SET action = 'x' WHERE invoice_id = %s", invoice.pk),
     ]
     for sql, pk in statements:
-        with pytest.raises(IntegrityError, match="ausgestellt|Belegprotokoll"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [pk])
+        with (
+            pytest.raises(IntegrityError, match="ausgestellt|Belegprotokoll"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [pk])
     with pytest.raises(IntegrityError), transaction.atomic():
         InvoiceLine.objects.create(
             invoice=invoice,
