@@ -198,50 +198,9 @@ def issue_document(
             provisional=any(s.quote.provisional for s in specs),
             **buyer_snapshot(municipality),
         )
-        lines = InvoiceLine.objects.bulk_create(
-            [
-                InvoiceLine(
-                    invoice=invoice,
-                    position=position,
-                    description=s.description[:300],
-                    assistant_id=s.assistant_id,
-                    fee_kind=s.fee_kind,
-                    order_line_id=s.order_line_id,
-                    subscription_id=s.subscription_id,
-                    billing_year=s.billing_year,
-                    charge_key=s.charge_key,
-                    period_start=s.period_start,
-                    period_end=s.period_end,
-                    period_days=s.quote.period_days,
-                    year_days=s.quote.year_days,
-                    list_net=s.quote.list_net,
-                    subsidy=s.quote.subsidy,
-                    net_due=s.quote.net_due,
-                    vat_rate=s.quote.vat_rate,
-                    provisional=s.quote.provisional,
-                    explanation=s.quote.explanation[:400],
-                    credits_id=s.credits_id,
-                    rebills_id=s.rebills_id,
-                )
-                for position, s in enumerate(specs, start=1)
-            ]
-        )
+        line_ids = _insert_lines(invoice.pk, specs)
         if kind != DocumentKind.CREDIT_NOTE:
-            InvoiceLineSubsidy.objects.bulk_create(
-                [
-                    InvoiceLineSubsidy(
-                        line=line,
-                        tranche_id=part.tranche_id,
-                        amount=part.amount,
-                        covered_days=part.covered_days,
-                        provisional=part.provisional,
-                        capped=part.capped,
-                    )
-                    for line, s in zip(lines, specs, strict=True)
-                    for part in s.quote.applied
-                    if part.amount
-                ]
-            )
+            _insert_subsidies(line_ids, specs)
         number, sequence = next_number(series, issue_date.year)
         Invoice.objects.filter(pk=invoice.pk).update(
             status=DocumentStatus.ISSUED,
@@ -262,6 +221,101 @@ def issue_document(
         if invoice.gross_due > 0 and kind != DocumentKind.CREDIT_NOTE:
             transaction.on_commit(lambda: after_issue(invoice.pk))
     return invoice
+
+
+_LINE_COLUMNS = (
+    ("invoice_id", "bigint"),
+    ("position", "smallint"),
+    ("description", "text"),
+    ("assistant_id", "bigint"),
+    ("fee_kind", "text"),
+    ("order_line_id", "bigint"),
+    ("subscription_id", "bigint"),
+    ("billing_year", "smallint"),
+    ("charge_key", "text"),
+    ("period_start", "date"),
+    ("period_end", "date"),
+    ("period_days", "smallint"),
+    ("year_days", "smallint"),
+    ("list_net", "numeric"),
+    ("subsidy", "numeric"),
+    ("net_due", "numeric"),
+    ("vat_rate", "numeric"),
+    ("provisional", "boolean"),
+    ("explanation", "text"),
+    ("credits_id", "bigint"),
+    ("rebills_id", "bigint"),
+)
+_INSERT_LINES = (
+    f"INSERT INTO {InvoiceLine._meta.db_table} ({', '.join(c for c, _ in _LINE_COLUMNS)}) "
+    f"SELECT {', '.join(c for c, _ in _LINE_COLUMNS)} "
+    f"FROM unnest({', '.join(f'%s::{t}[]' for _, t in _LINE_COLUMNS)}) "
+    "WITH ORDINALITY AS t("
+    + ", ".join(c for c, _ in _LINE_COLUMNS)
+    + ", n) ORDER BY n RETURNING id, position"
+)
+_INSERT_SUBSIDIES = (
+    f"INSERT INTO {InvoiceLineSubsidy._meta.db_table} "
+    "(line_id, tranche_id, amount, covered_days, provisional, capped) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::smallint[], %s::boolean[], %s::boolean[])"
+)
+
+
+def _server_cursor():
+    """A cursor with server-side binding on Django's connection (same transaction): arrays go to
+    PostgreSQL as parameters instead of being quoted into the SQL text row by row."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _insert_lines(invoice_id: int, specs: Sequence[LineSpec]) -> list[int]:
+    """Insert a document's lines in one statement (the yearly run inserts tens of thousands)."""
+    rows = [
+        (
+            invoice_id,
+            position,
+            s.description[:300],
+            s.assistant_id,
+            s.fee_kind,
+            s.order_line_id,
+            s.subscription_id,
+            s.billing_year,
+            s.charge_key,
+            s.period_start,
+            s.period_end,
+            s.quote.period_days,
+            s.quote.year_days,
+            s.quote.list_net,
+            s.quote.subsidy,
+            s.quote.net_due,
+            s.quote.vat_rate,
+            s.quote.provisional,
+            s.quote.explanation[:400],
+            s.credits_id,
+            s.rebills_id,
+        )
+        for position, s in enumerate(specs, start=1)
+    ]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with _server_cursor() as cursor:
+        cursor.execute(_INSERT_LINES, columns)
+        return [line_id for line_id, _ in sorted(cursor.fetchall(), key=lambda row: row[1])]
+
+
+def _insert_subsidies(line_ids: Sequence[int], specs: Sequence[LineSpec]) -> None:
+    rows = [
+        (line_id, part.tranche_id, part.amount, part.covered_days, part.provisional, part.capped)
+        for line_id, s in zip(line_ids, specs, strict=True)
+        for part in s.quote.applied
+        if part.amount
+    ]
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with _server_cursor() as cursor:
+        cursor.execute(_INSERT_SUBSIDIES, columns)
 
 
 def after_issue(invoice_id: int) -> None:
@@ -285,14 +339,65 @@ def _fee_labels() -> dict[str, str]:
     return dict(FeeKind.objects.values_list("code", "label"))
 
 
-def maintenance_spec(subscription, year: int, programmes: Sequence[Programme], title: str) -> LineSpec | None:
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    """What billing needs of a subscription (read as tuples: the yearly run reads thousands)."""
+
+    pk: int
+    started_on: date
+    ends_on: date | None
+    maintenance_yearly: Decimal
+    vat_rate: Decimal
+    assistant_id: int
+    order_line_id: int | None
+    assistant_slug: str
+    assistant_category: str
+    assistant_title: str
+
+    FIELDS = (
+        "pk",
+        "started_on",
+        "ends_on",
+        "maintenance_yearly",
+        "vat_rate",
+        "assistant_id",
+        "order_line_id",
+        "assistant__slug",
+        "assistant__category",
+        "assistant__title",
+    )
+
+    @classmethod
+    def of(cls, subscription) -> SubscriptionRow:
+        return cls(
+            subscription.pk,
+            subscription.started_on,
+            subscription.ends_on,
+            subscription.maintenance_yearly,
+            subscription.vat_rate,
+            subscription.assistant_id,
+            subscription.order_line_id,
+            subscription.assistant.slug,
+            subscription.assistant.category,
+            subscription.assistant.title,
+        )
+
+    def billed_period(self, year: int) -> tuple[date, date] | None:
+        start = max(self.started_on, date(year, 1, 1))
+        end = min(self.ends_on or date(year, 12, 31), date(year, 12, 31))
+        return (start, end) if start <= end else None
+
+
+def maintenance_spec(
+    subscription: SubscriptionRow, year: int, programmes: Sequence[Programme], title: str | None = None
+) -> LineSpec | None:
     """The maintenance charge of a subscription for (its part of) a calendar year, or None."""
     period = subscription.billed_period(year)
     if period is None or subscription.maintenance_yearly <= 0:
         return None
     line = PeriodLine(
-        subscription.assistant.slug,
-        Category(subscription.assistant.category),
+        subscription.assistant_slug,
+        Category(subscription.assistant_category),
         "maintenance",
         subscription.maintenance_yearly,
         period[0],
@@ -300,7 +405,7 @@ def maintenance_spec(subscription, year: int, programmes: Sequence[Programme], t
         subscription.vat_rate,
     )
     return LineSpec(
-        description=f"Softwarepflege und Support – {title}",
+        description=f"Softwarepflege und Support – {title or subscription.assistant_title}",
         fee_kind="maintenance",
         quote=quote_line(line, programmes),
         charge_key=f"maintenance:{subscription.pk}:{year}",
@@ -357,7 +462,7 @@ def activation_invoice(*, order_line, subscription, actor: str = "Bereitstellung
             )
         )
     year = subscription.started_on.year
-    maintenance = maintenance_spec(subscription, year, programmes, title)
+    maintenance = maintenance_spec(SubscriptionRow.of(subscription), year, programmes, title)
     if maintenance is not None:
         specs.append(maintenance)
     if not specs:
@@ -407,25 +512,20 @@ def billing_run(
         Subscription.objects.filter(started_on__lte=end, maintenance_yearly__gt=0)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=start))
         .exclude(pk__in=billed)
-        .select_related("assistant")
         .order_by("municipality_id", "assistant__title", "pk")
     )
     if municipality_ids is not None:
         subscriptions = subscriptions.filter(municipality_id__in=municipality_ids)
-    by_municipality: dict[int, list] = {}
-    for subscription in subscriptions:
-        by_municipality.setdefault(subscription.municipality_id, []).append(subscription)
+    by_municipality: dict[int, list[SubscriptionRow]] = {}
+    for municipality_id, *values in subscriptions.values_list("municipality_id", *SubscriptionRow.FIELDS):
+        by_municipality.setdefault(municipality_id, []).append(SubscriptionRow(*values))
     municipalities = Municipality.objects.in_bulk(list(by_municipality))
     result = RunResult(year=year)
     if job is not None:
         job.total = len(by_municipality)
         job.save(update_fields=["total"])
     for done, (municipality_id, subs) in enumerate(by_municipality.items(), start=1):
-        specs = [
-            spec
-            for s in subs
-            if (spec := maintenance_spec(s, year, programmes, s.assistant.title)) is not None
-        ]
+        specs = [spec for s in subs if (spec := maintenance_spec(s, year, programmes)) is not None]
         if specs:
             try:
                 with transaction.atomic():
