@@ -254,3 +254,41 @@ def test_capped_tranche_grants_the_remainder_then_nothing(towns, assistants):
     assert BudgetLedger.objects.get(tranche=tranche1).consumed == D("300.00")
     last = Invoice.objects.order_by("number").last().lines.get()
     assert "Förderbudget ausgeschöpft" in last.explanation and last.net_due == D("241.97")
+
+
+def test_activation_issues_one_invoice_with_setup_and_the_first_year_pro_rata(towns):
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+    from shop.ordering import cart_add, order_approve, order_submit
+    from shop.provisioning import line_provision
+    from tests.factories.shop import PriceFactory
+
+    wilsdruff = towns["wilsdruff"]
+    assistant = AssistantFactory(slug="hund", title="Hundesteuer", category="central")
+    PriceFactory(assistant=assistant, fee_kind_id="setup", net_amount=D("1200.00"))
+    PriceFactory(assistant=assistant, fee_kind_id="maintenance", net_amount=D("480.00"))
+    with schema_context(wilsdruff.schema):
+        purchaser = User.objects.get(email=wilsdruff.emails["purchaser"])
+        approver = User.objects.get(email=wilsdruff.emails["approver"])
+    cart_add(municipality=wilsdruff.municipality, assistant=assistant, user=purchaser)
+    order = order_submit(
+        municipality=wilsdruff.municipality, user=purchaser, idempotency_key="a1", today=date(2022, 9, 15)
+    )
+    order_approve(order=order, user=approver)
+    line = order.lines.get()
+    line_provision(line_id=line.pk, today=date(2022, 3, 1))
+    line_provision(line_id=line.pk, today=date(2022, 3, 2))  # redelivered task: nothing more
+    invoice = Invoice.objects.get(municipality=wilsdruff.municipality)
+    setup, maintenance = invoice.lines.order_by("position")
+    # FUNDING.md examples 1 and 2 on one invoice
+    assert (setup.list_net, setup.subsidy, setup.net_due) == (D("1200.00"), D("1200.00"), D("0.00"))
+    assert (maintenance.list_net, maintenance.subsidy, maintenance.net_due) == (
+        D("402.41"),
+        D("241.97"),
+        D("160.44"),
+    )
+    assert (invoice.net_due, invoice.vat, invoice.gross_due) == (D("160.44"), D("30.48"), D("190.92"))
+    assert invoice.origin == "activation" and invoice.billing_year == 2022
+    # the yearly run for 2022 finds the first year billed
+    assert billing_run(year=2022, actor="t", issue_date=date(2022, 12, 1)).lines == 0

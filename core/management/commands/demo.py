@@ -65,6 +65,11 @@ class Command(BaseCommand):
         assistants, prices = demo_catalog_load()
         self.stdout.write(f"» Demo-Katalog: {assistants} Assistenten, {prices} Beispielpreise neu angelegt")
         self._demo_users(options["port"])
+        from billing.demo import demo_billing_load
+
+        issued = demo_billing_load()
+        if issued:
+            self.stdout.write(f"» Demo-Abrechnung: {issued} Belege seit 2022 ausgestellt")
         if options["prepare_only"]:
             return
         self._run_processes(options["port"])
