@@ -30,3 +30,26 @@ def process_env(**extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
+
+
+def purge_documents(invoice_ids) -> None:
+    """Delete committed test invoices with everything that refers to them. Issued documents are
+    immutable by trigger, so this runs with triggers off (a superuser's replica role)."""
+    ids = list(invoice_ids)
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            for sql in (
+                "DELETE FROM billing_payment WHERE invoice_id = ANY(%s)",
+                "DELETE FROM billing_stripeinvoice WHERE invoice_id = ANY(%s)",
+                "DELETE FROM billing_invoiceevent WHERE invoice_id = ANY(%s)",
+                "DELETE FROM billing_invoicelinesubsidy WHERE line_id IN "
+                "(SELECT id FROM billing_invoiceline WHERE invoice_id = ANY(%s))",
+                "DELETE FROM billing_invoiceline WHERE invoice_id = ANY(%s)",
+                "DELETE FROM billing_invoice WHERE id = ANY(%s)",
+            ):
+                cursor.execute(sql, [ids])
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")

@@ -10,7 +10,7 @@ from django.db import connection
 
 from billing.models import Invoice, NumberSequence
 from tenants.models import Municipality
-from tests.processes import process_env
+from tests.processes import process_env, purge_documents
 
 YEAR = 2098  # a year of its own: nothing else in the test session issues in it
 PROCESSES = 8
@@ -21,25 +21,12 @@ SCRIPT = Path(__file__).with_name("issuer_process.py")
 @pytest.fixture
 def committed_series(django_db_setup, django_db_blocker):
     """Real commits (the issuers are other processes); removed afterwards. Issued invoices are
-    immutable by trigger, so the clean-up runs with triggers off (a superuser's replica role)."""
+    immutable by trigger: purge_documents() removes them with triggers off."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         yield
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-            try:
-                ids = list(Invoice.objects.filter(issue_date__year=YEAR).values_list("pk", flat=True))
-                cursor.execute("DELETE FROM billing_invoiceevent WHERE invoice_id = ANY(%s)", [ids])
-                cursor.execute(
-                    "DELETE FROM billing_invoicelinesubsidy WHERE line_id IN "
-                    "(SELECT id FROM billing_invoiceline WHERE invoice_id = ANY(%s))",
-                    [ids],
-                )
-                cursor.execute("DELETE FROM billing_invoiceline WHERE invoice_id = ANY(%s)", [ids])
-                cursor.execute("DELETE FROM billing_invoice WHERE id = ANY(%s)", [ids])
-                NumberSequence.objects.filter(year=YEAR).delete()
-            finally:
-                cursor.execute("SET session_replication_role = DEFAULT")
+        purge_documents(Invoice.objects.filter(issue_date__year=YEAR).values_list("pk", flat=True))
+        NumberSequence.objects.filter(year=YEAR).delete()
 
 
 @pytest.mark.django_db

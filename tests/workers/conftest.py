@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import psutil
 import pytest
@@ -34,6 +33,7 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from config.celery import app as celery_app
+from tests.processes import database_url
 
 QUEUE = "celery"
 PROVISION_TASK = "shop.tasks.provision_line_task"
@@ -152,18 +152,6 @@ def broker(tmp_path) -> Iterator[Broker]:
 # --- worker ---------------------------------------------------------------------------------
 
 
-def _worker_database_url() -> str:
-    """The test database for the worker: the environment's server, or the embedded one's socket."""
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]  # the database name comes from OZG_DB_NAME
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    if db["HOST"].startswith("/"):  # a Unix socket folder
-        return f"postgres://{credentials}@{port}/{quote(db['NAME'])}?host={quote(db['HOST'])}"
-    return f"postgres://{credentials}@{db['HOST']}{port}/{quote(db['NAME'])}"
-
-
 class Worker:
     """``celery -A config worker`` in its own process group (main process + prefork pool)."""
 
@@ -174,7 +162,7 @@ class Worker:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "OZG_DB_NAME": connection.settings_dict["NAME"],
-            "DATABASE_URL": _worker_database_url(),
+            "DATABASE_URL": database_url(),
             "OZG_DATA_DIR": str(broker.data_dir),
             "PYTHONUNBUFFERED": "1",
         }
@@ -267,22 +255,25 @@ class HighWater:
     order: int
     assistant: int
     cart: int
+    invoice: int
 
 
 def _high_water() -> HighWater:
     from django.db.models import Max
 
+    from billing.models import Invoice
     from shop.models import Assistant, Cart, Order
 
     def top(model) -> int:
         return model.objects.aggregate(top=Max("pk"))["top"] or 0
 
-    return HighWater(order=top(Order), assistant=top(Assistant), cart=top(Cart))
+    return HighWater(order=top(Order), assistant=top(Assistant), cart=top(Cart), invoice=top(Invoice))
 
 
 def _delete_created(mark: HighWater) -> None:
     """Delete what a test committed, children first (the instances' foreign key to their line
     protects it, so a line cannot go while an instance of it is left in any schema)."""
+    from billing.models import Invoice
     from shop.models import (
         Assistant,
         Cart,
@@ -295,9 +286,12 @@ def _delete_created(mark: HighWater) -> None:
         Subscription,
     )
     from tenants.models import Municipality
+    from tests.processes import purge_documents
     from workspace.models import AssistantInstance
 
     connection.set_schema_to_public()
+    # activation invoices of the provisioned lines (issued documents: purged with triggers off)
+    purge_documents(Invoice.objects.filter(pk__gt=mark.invoice).values_list("pk", flat=True))
     orders = list(Order.objects.filter(pk__gt=mark.order).values_list("pk", flat=True))
     lines = list(OrderLine.objects.filter(order_id__in=orders).values_list("pk", flat=True))
     schemas = Municipality.objects.exclude(schema_name=get_public_schema_name()).values_list(
