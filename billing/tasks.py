@@ -11,9 +11,13 @@ logger = logging.getLogger("ozg.billing")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def yearly_billing_run_task(year: int | None = None, job_id: int | None = None, actor: str = "") -> dict:
-    """Bill maintenance for ``year`` (default: the current year). Idempotent, so a redelivered
-    task or a second run bills nothing twice."""
+def yearly_billing_run_task(
+    year: int | None = None, job_id: int | None = None, actor: str = "", issue_date: str | None = None
+) -> dict:
+    """Bill maintenance for ``year`` (default: the current year), invoices dated ``issue_date``
+    (ISO date, default today). Idempotent, so a redelivered task or a second run bills nothing twice."""
+    from datetime import date
+
     from core.models import Job
 
     from .invoicing import billing_run
@@ -24,7 +28,12 @@ def yearly_billing_run_task(year: int | None = None, job_id: int | None = None, 
         job.status = Job.Status.RUNNING
         job.save(update_fields=["status"])
     try:
-        result = billing_run(year=year, actor=actor or "Jahresabrechnung (automatisch)", job=job)
+        result = billing_run(
+            year=year,
+            actor=actor or "Jahresabrechnung (automatisch)",
+            job=job,
+            issue_date=date.fromisoformat(issue_date) if issue_date else None,
+        )
     except Exception as exc:
         if job is not None:
             job.status = Job.Status.FAILED
@@ -43,3 +52,4 @@ def yearly_billing_run_task(year: int | None = None, job_id: int | None = None, 
         job.finished = timezone.now()
         job.save(update_fields=["status", "done", "message", "finished"])
     return {"year": year, "invoices": result.invoices, "lines": result.lines}
+
