@@ -53,3 +53,67 @@ def yearly_billing_run_task(
         job.save(update_fields=["status", "done", "message", "finished"])
     return {"year": year, "invoices": result.invoices, "lines": result.lines}
 
+
+# --- Stripe ---------------------------------------------------------------------------------
+
+STRIPE_MAX_RETRIES = 8
+
+
+def _backoff(retries: int) -> int:
+    """30 s, 1 min, 2 min … capped at 30 min: far below the broker's visibility timeout (1 h)."""
+    return min(1800, 30 * 2**retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=STRIPE_MAX_RETRIES)
+def stripe_collect_invoice_task(self, invoice_id: int, retry: bool = True) -> str:
+    """Thin: hand one issued invoice to Stripe (billing.stripe_gateway); safe to run twice.
+
+    Stripe errors (network, 5xx, 4xx) are retried with backoff; after the last retry, and for
+    the sweeper's own calls (``retry=False``), the sweeper tries again every few minutes.
+    """
+    from .stripe_gateway import invoice_collect
+
+    try:
+        record = invoice_collect(invoice_id=invoice_id)
+    except Exception as exc:
+        if not retry or self.request.retries >= STRIPE_MAX_RETRIES:
+            logger.warning("Stripe-Übergabe von Beleg %s fehlgeschlagen: %s", invoice_id, exc)
+            return "später erneut"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    return record.status if record is not None else "nichts einzuziehen"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=STRIPE_MAX_RETRIES)
+def process_stripe_event_task(self, event_pk: int, retry: bool = True) -> str:
+    """Thin: process one stored Stripe event (billing.stripe_events); idempotent under a row lock.
+    A failure is kept on the event and retried (by this task, then by the sweeper)."""
+    from .stripe_events import event_fail, event_process
+
+    try:
+        return event_process(event_pk=event_pk)
+    except Exception as exc:
+        event_fail(event_pk=event_pk, error=f"{exc.__class__.__name__}: {exc}")
+        if not retry or self.request.retries >= STRIPE_MAX_RETRIES:
+            logger.warning("Stripe-Ereignis %s nicht verarbeitet: %s", event_pk, exc)
+            return "fehlgeschlagen"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def sweep_stripe_events_task() -> dict:
+    """Beat, every 5 minutes: process stored events no task processed, and (with Stripe enabled)
+    hand over issued invoices that have no finalized Stripe invoice yet. The sweep is the retry
+    here, so the tasks it sends do not retry themselves."""
+    from django.conf import settings
+
+    from .stripe_events import events_unprocessed, invoices_to_collect
+
+    events = list(events_unprocessed().values_list("pk", flat=True))
+    for pk in events:
+        process_stripe_event_task.delay(pk, retry=False)
+    invoices: list[int] = []
+    if settings.STRIPE_ENABLED:
+        invoices = list(invoices_to_collect().values_list("pk", flat=True))
+        for pk in invoices:
+            stripe_collect_invoice_task.delay(pk, retry=False)
+    return {"events": len(events), "invoices": len(invoices)}

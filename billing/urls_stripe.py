@@ -1,4 +1,10 @@
 """Stripe webhook endpoint (public domain)."""
 
+from django.urls import path
+
+from .webhooks import stripe_webhook
+
 app_name = "stripe"
-urlpatterns: list = []
+urlpatterns = [
+    path("webhook/", stripe_webhook, name="webhook"),
+]

@@ -1,0 +1,274 @@
+"""The only module that talks to Stripe (official SDK); it turns Stripe errors into our own.
+
+A municipality is one Stripe Customer. An issued invoice with an amount due becomes one Stripe
+Invoice that the municipality pays by bank transfer (``customer_balance``: Stripe shows a
+virtual IBAN and reconciles the transfer) or SEPA direct debit, on Stripe's hosted invoice page:
+
+1. create the invoice as a draft (``send_invoice``, due in ``days_until_due``, only those two
+   payment method types, our number and id in the metadata, ``auto_advance`` off so an
+   abandoned draft is never sent),
+2. store it as ``StripeInvoice`` (status draft) at once, so a retry continues with this draft,
+3. add one invoice item with the gross amount due (our invoice is the legal document with the
+   VAT breakdown; Stripe only collects its total, so there is nothing to round differently),
+4. finalize it and store status, amount and the hosted payment page.
+
+Every creating call carries an idempotency key derived from the AGS or the invoice number, so a
+retry within Stripe's 24 hours returns the first result; after that, step 2 keeps retries from
+creating a second invoice. Network errors, 5xx and 4xx answers all raise ``StripeGatewayError``:
+the invoice is not lost, the task retries with backoff and the sweeper catches up.
+
+Settings are read on every call (``STRIPE_SECRET_KEY``, ``STRIPE_API_BASE`` — empty for the real
+API, localstripe in tests and the demo).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, TypeVar
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .domain.cents import to_cents
+from .models import DocumentStatus, Invoice, StripeCustomer, StripeInvoice, StripeInvoiceStatus
+from .stripe_events import stripe_invoice_apply
+
+logger = logging.getLogger("ozg.billing")
+
+T = TypeVar("T")
+
+#: Bank transfer to a virtual IBAN (reconciled by Stripe) and SEPA direct debit, nothing else.
+PAYMENT_METHOD_TYPES = ["customer_balance", "sepa_debit"]
+BANK_TRANSFER_OPTIONS = {
+    "customer_balance": {
+        "funding_type": "bank_transfer",
+        "bank_transfer": {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "DE"}},
+    }
+}
+HTTP_TIMEOUT_SECONDS = 30
+
+
+class StripeGatewayError(Exception):
+    """Stripe could not be reached or refused a call. Nothing is lost; try again later."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+
+
+class StripeUnavailable(StripeGatewayError):
+    """Network error, timeout, rate limit or a 5xx answer."""
+
+
+class StripeRejected(StripeGatewayError):
+    """Stripe answered 4xx (a request it will not accept as it is)."""
+
+
+class WebhookRejected(Exception):
+    """A webhook request whose signature does not prove it comes from Stripe (German reason)."""
+
+
+# --- client --------------------------------------------------------------------------------
+
+
+def _client() -> stripe.StripeClient:
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": base.rstrip("/")} if base else None,
+        max_network_retries=getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2),
+        http_client=stripe.RequestsClient(timeout=HTTP_TIMEOUT_SECONDS),
+    )
+
+
+def _call(what: str, operation: Callable[[stripe.StripeClient], T]) -> T:
+    try:
+        return operation(_client())
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise StripeUnavailable(f"{what}: Stripe nicht erreichbar ({exc.user_message or exc})") from exc
+    except stripe.StripeError as exc:
+        status = exc.http_status
+        cls = StripeUnavailable if status is None or status >= 500 else StripeRejected
+        raise cls(
+            f"{what}: Stripe antwortete {status or '-'} ({exc.user_message or exc})",
+            http_status=status,
+            code=exc.code,
+        ) from exc
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+def customer_for(municipality) -> StripeCustomer:
+    """The municipality's Stripe Customer, created on first use (idempotency key ``customer-<AGS>``)."""
+    existing = StripeCustomer.objects.filter(municipality=municipality).first()
+    if existing is not None:
+        return existing
+    params: dict[str, Any] = {
+        "name": (municipality.invoice_recipient or municipality.official_name)[:256],
+        "metadata": {"ags": municipality.ags, "municipality_id": str(municipality.pk)},
+        "preferred_locales": ["de"],
+    }
+    if municipality.contact_email:
+        params["email"] = municipality.contact_email
+    if municipality.invoice_city:
+        params["address"] = {
+            "line1": municipality.invoice_street,
+            "postal_code": municipality.invoice_postal_code,
+            "city": municipality.invoice_city,
+            "country": "DE",
+        }
+    customer = _call(
+        f"Kunde {municipality.ags}",
+        lambda c: c.v1.customers.create(
+            params=params, options={"idempotency_key": f"customer-{municipality.ags}"}
+        ),
+    )
+    try:
+        with transaction.atomic():
+            return StripeCustomer.objects.create(municipality=municipality, stripe_id=customer.id)
+    except IntegrityError:  # a concurrent call stored it first (same customer with the same key)
+        return StripeCustomer.objects.get(municipality=municipality)
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+
+def collectable(invoice: Invoice) -> bool:
+    return invoice.status == DocumentStatus.ISSUED and invoice.gross_due > 0 and not invoice.is_credit_note
+
+
+def invoice_collect(*, invoice_id: int, today: date | None = None) -> StripeInvoice | None:
+    """Hand one issued invoice to Stripe for collection; safe to call again at any point."""
+    invoice = Invoice.objects.select_related("municipality").get(pk=invoice_id)
+    return collect_invoice(invoice, today=today)
+
+
+def collect_invoice(invoice: Invoice, *, today: date | None = None) -> StripeInvoice | None:
+    """The finalized Stripe invoice collecting ``invoice`` (None for credit notes and nothing due)."""
+    if not collectable(invoice):
+        return None
+    record = StripeInvoice.objects.filter(invoice=invoice).first()
+    if record is not None and record.status != StripeInvoiceStatus.DRAFT:
+        return record
+    customer = customer_for(invoice.municipality)
+    cents = to_cents(invoice.gross_due)
+    key = invoice.number
+    if record is None:
+        draft = _call(
+            f"Rechnung {key}",
+            lambda c: c.v1.invoices.create(
+                params=_invoice_params(invoice, customer.stripe_id, today or timezone.localdate()),
+                options={"idempotency_key": f"invoice-{key}"},
+            ),
+        )
+        record = _store_draft(invoice, draft)
+    current = _call(f"Rechnung {key} lesen", lambda c: c.v1.invoices.retrieve(record.stripe_id))
+    if current.status == "draft":
+        total = current.get("total") or 0
+        if total == 0:
+            _call(
+                f"Position {key}",
+                lambda c: c.v1.invoice_items.create(
+                    params={
+                        "customer": customer.stripe_id,
+                        "invoice": record.stripe_id,
+                        "amount": cents,
+                        "currency": invoice.currency.lower(),
+                        "description": f"{invoice.title} {key}",
+                        "metadata": _metadata(invoice),
+                    },
+                    options={"idempotency_key": f"invoice-item-{key}"},
+                ),
+            )
+        elif total != cents:
+            raise StripeRejected(f"Stripe-Entwurf {record.stripe_id} über {total} Cent, erwartet {cents}")
+        current = _call(
+            f"Rechnung {key} abschließen",
+            lambda c: c.v1.invoices.finalize_invoice(
+                record.stripe_id,
+                params={"auto_advance": False},
+                options={"idempotency_key": f"invoice-finalize-{key}"},
+            ),
+        )
+    with transaction.atomic():
+        locked = StripeInvoice.objects.select_for_update().get(pk=record.pk)
+        stripe_invoice_apply(locked, current)
+    return locked
+
+
+def _metadata(invoice: Invoice) -> dict[str, str]:
+    return {"invoice_id": str(invoice.pk), "invoice_number": invoice.number or "", "ags": invoice.buyer_ags}
+
+
+def _invoice_params(invoice: Invoice, customer_id: str, today: date) -> dict[str, Any]:
+    return {
+        "customer": customer_id,
+        "currency": invoice.currency.lower(),
+        "collection_method": "send_invoice",
+        # Stripe's due date lies in the future; an invoice handed over late gets at least a day.
+        "days_until_due": max(1, (invoice.due_date - today).days),
+        "auto_advance": False,
+        "pending_invoice_items_behavior": "exclude",
+        "payment_settings": {
+            "payment_method_types": PAYMENT_METHOD_TYPES,
+            "payment_method_options": BANK_TRANSFER_OPTIONS,
+        },
+        "description": f"{invoice.title} {invoice.number} vom {invoice.issue_date:%d.%m.%Y}",
+        "custom_fields": [{"name": "Rechnungsnummer", "value": invoice.number or ""}],
+        "metadata": _metadata(invoice),
+    }
+
+
+def _store_draft(invoice: Invoice, draft: Mapping[str, Any]) -> StripeInvoice:
+    try:
+        with transaction.atomic():
+            return StripeInvoice.objects.create(
+                invoice=invoice,
+                stripe_id=draft["id"],
+                status=StripeInvoiceStatus.DRAFT,
+                amount_due=invoice.gross_due,
+            )
+    except IntegrityError:  # stored meanwhile (webhook or a concurrent task): continue with that one
+        record = StripeInvoice.objects.get(invoice=invoice)
+        if record.stripe_id != draft["id"]:
+            logger.warning("Stripe-Entwurf %s für %s bleibt ungenutzt", draft["id"], invoice.number)
+        return record
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def verify_webhook(payload: str, header: str | None) -> None:
+    """Check Stripe's signature (``t=…,v1=…``: HMAC-SHA256 of ``"<t>.<payload>"``) and the age.
+
+    The SDK only refuses timestamps older than the tolerance; one more than the tolerance in the
+    future is refused here too (a clock far ahead, or a signature prepared for later replay).
+    """
+    if not header:
+        raise WebhookRejected("Stripe-Signatur fehlt.")
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+    try:
+        stripe.WebhookSignature.verify_header(payload, header, settings.STRIPE_WEBHOOK_SECRET, tolerance)
+    except stripe.SignatureVerificationError as exc:
+        if "tolerance" in str(exc):
+            raise WebhookRejected("Stripe-Signatur ist zu alt.") from exc
+        raise WebhookRejected("Stripe-Signatur ist ungültig.") from exc
+    timestamp = _signature_timestamp(header)
+    if timestamp is None:
+        raise WebhookRejected("Stripe-Signatur ist ungültig.")
+    if timestamp > timezone.now().timestamp() + tolerance:
+        raise WebhookRejected("Zeitstempel der Stripe-Signatur liegt in der Zukunft.")
+
+
+def _signature_timestamp(header: str) -> int | None:
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t":
+            return int(value) if value.isdigit() else None
+    return None
