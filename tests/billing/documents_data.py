@@ -88,6 +88,14 @@ def credit_note(towns, assistants) -> Invoice:
     )
 
 
+def subsidised_credit_note(towns, assistants) -> Invoice:
+    """A credit note reversing a subsidised line: it shows the original's subsidy."""
+    invoice = subsidised_invoice(towns, assistants)
+    return credit_note_issue(
+        invoice=invoice, reason="Falscher Zeitraum", actor=FINANCE, issue_date=date(2022, 2, 1)
+    )
+
+
 def dresden_invoice(towns, assistants) -> Invoice:
     """Dresden has no Leitweg-ID and no invoice address."""
     subscribe(towns["dresden"], assistants["efa"], started_on=date(2025, 1, 1))
@@ -100,6 +108,7 @@ BUILDERS = {
     "mixed_vat": mixed_vat_invoice,
     "supplementary": supplementary_invoice,
     "credit_note": credit_note,
+    "credit_note_with_subsidy": subsidised_credit_note,
 }
 
 

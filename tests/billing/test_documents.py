@@ -22,8 +22,11 @@ from tests.billing.documents_data import (
     mixed_vat_invoice,
     pdf_text,
     settled_invoice,
+    subscribe,
+    subsidised_credit_note,
     subsidised_invoice,
     supplementary_invoice,
+    yearly_invoice,
 )
 
 D = Decimal
@@ -167,6 +170,15 @@ def test_credit_note_is_a_ubl_credit_note_with_reference(towns, assistants):
     assert line.find("cbc:CreditedQuantity", NS).text == "1"
     assert texts(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") == ["106.99"]
     assert texts(root, "cac:PaymentMeans/cbc:PaymentMeansCode") == ["97"]
+
+
+def test_credit_note_of_a_subsidised_line_repeats_its_subsidy(towns, assistants):
+    root = parse(xrechnung_xml(subsidised_credit_note(towns, assistants)))
+    (line,) = root.findall("cac:CreditNoteLine", NS)
+    assert texts(line, "cac:Price/cbc:PriceAmount") == ["402.41"]
+    assert texts(line, "cac:AllowanceCharge/cbc:Amount") == ["241.97"]
+    assert texts(line, "cbc:LineExtensionAmount") == ["160.44"]
+    assert texts(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") == ["190.92"]
 
 
 def test_no_xrechnung_without_leitweg_id(towns, assistants):
@@ -346,6 +358,21 @@ def test_pdf_without_leitweg_id_still_works(towns, assistants):
     invoice = dresden_invoice(towns, assistants)
     text = pdf_text(invoice_pdf(invoice))
     assert invoice.number in text and "Dresden, Stadt" in text and "Leitweg-ID" not in text
+
+
+def test_a_long_invoice_runs_over_pages_with_numbered_footers(towns, assistants):
+    from tests.factories.shop import AssistantFactory
+
+    for n in range(30):
+        assistant = AssistantFactory(slug=f"assistent-{n}", title=f"Assistent Nummer {n}", category="efa")
+        subscribe(towns["leipzig"], assistant, started_on=date(2025, 1, 1))
+    invoice = yearly_invoice(towns["leipzig"], 2025)
+    data = invoice_pdf(invoice)
+    pages = data.count(b"/Type /Page\n")
+    text = pdf_text(data)
+    assert pages >= 2 and f"Seite {pages} von" in text
+    assert "Pos." in text and text.count("Bezeichnung") == pages  # headings repeat on every page
+    assert "Nummer 29" in text and "17.136,00 €" in text  # 30 × 480 € + 19 %
 
 
 # --- where a document stands (pure) ------------------------------------------------------------
