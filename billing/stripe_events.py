@@ -28,7 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .domain.cents import from_cents
@@ -368,28 +369,48 @@ def _log(invoice_id: int, action: str, **detail: Any) -> None:
 # --- what the sweeper catches up with ------------------------------------------------------
 
 
-def events_unprocessed(*, older_than_seconds: int = 60, limit: int = 500) -> QuerySet[StripeEvent]:
+#: The sweeper leaves younger events and invoices to the task enqueued for them.
+EVENT_GRACE_SECONDS = 60
+INVOICE_GRACE_SECONDS = 120
+#: Invoices handed over per sweep (the oldest first); the rest follow five minutes later.
+SWEEP_INVOICE_LIMIT = 200
+
+
+def events_unprocessed(*, older_than_seconds: int | None = None, limit: int = 500) -> QuerySet[StripeEvent]:
     """Stored events whose processing task never ran or failed (oldest first)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    grace = EVENT_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=grace)
     return StripeEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff).order_by(
         "received_at"
     )[:limit]
 
 
-def invoices_to_collect(*, older_than_seconds: int = 120, limit: int = 200) -> QuerySet[Invoice]:
-    """Issued invoices with an amount due that Stripe has not (fully) received: no Stripe invoice, or
-    one still in draft (creation was interrupted). Invoices already paid in full are left alone."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    return (
+def invoices_to_collect(
+    *, older_than_seconds: int | None = None, limit: int = SWEEP_INVOICE_LIMIT
+) -> QuerySet[Invoice]:
+    """Issued invoices with an amount due that Stripe does not hold yet: no Stripe invoice, or one
+    still in draft (creation was interrupted). Invoices already settled by payments and credit
+    notes are left alone."""
+    grace = INVOICE_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    paid = (
+        Payment.objects.filter(invoice=OuterRef("pk")).values("invoice").annotate(s=Sum("amount")).values("s")
+    )
+    credited = (
         Invoice.objects.filter(
-            status=DocumentStatus.ISSUED,
-            gross_due__gt=0,
-            issued_at__lte=cutoff,
+            references=OuterRef("pk"), kind=DocumentKind.CREDIT_NOTE, status=DocumentStatus.ISSUED
         )
+        .values("references")
+        .annotate(s=Sum("gross_due"))
+        .values("s")
+    )
+    return (
+        Invoice.objects.filter(status=DocumentStatus.ISSUED, gross_due__gt=0, issued_at__lte=cutoff)
         .exclude(kind=DocumentKind.CREDIT_NOTE)
         .filter(Q(stripe__isnull=True) | Q(stripe__status=StripeInvoiceStatus.DRAFT))
-        .annotate(paid=Sum("payments__amount"))
-        .exclude(paid__gte=F("gross_due"))
+        .annotate(settled=Coalesce(Subquery(paid), zero) + Coalesce(Subquery(credited), zero))
+        .filter(settled__lt=F("gross_due"))
         .order_by("issued_at")[:limit]
     )
 

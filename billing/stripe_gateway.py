@@ -86,6 +86,12 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def _once(key: str) -> dict[str, str]:
+    """Request options with an idempotency key. ``STRIPE_IDEMPOTENCY_PREFIX`` keeps the keys of
+    two installations apart that share one Stripe account (e.g. test runs against test mode)."""
+    return {"idempotency_key": getattr(settings, "STRIPE_IDEMPOTENCY_PREFIX", "") + key}
+
+
 def _call(what: str, operation: Callable[[stripe.StripeClient], T]) -> T:
     try:
         return operation(_client())
@@ -125,9 +131,7 @@ def customer_for(municipality) -> StripeCustomer:
         }
     customer = _call(
         f"Kunde {municipality.ags}",
-        lambda c: c.v1.customers.create(
-            params=params, options={"idempotency_key": f"customer-{municipality.ags}"}
-        ),
+        lambda c: c.v1.customers.create(params=params, options=_once(f"customer-{municipality.ags}")),
     )
     try:
         with transaction.atomic():
@@ -164,7 +168,7 @@ def collect_invoice(invoice: Invoice, *, today: date | None = None) -> StripeInv
             f"Rechnung {key}",
             lambda c: c.v1.invoices.create(
                 params=_invoice_params(invoice, customer.stripe_id, today or timezone.localdate()),
-                options={"idempotency_key": f"invoice-{key}"},
+                options=_once(f"invoice-{key}"),
             ),
         )
         record = _store_draft(invoice, draft)
@@ -183,7 +187,7 @@ def collect_invoice(invoice: Invoice, *, today: date | None = None) -> StripeInv
                         "description": f"{invoice.title} {key}",
                         "metadata": _metadata(invoice),
                     },
-                    options={"idempotency_key": f"invoice-item-{key}"},
+                    options=_once(f"invoice-item-{key}"),
                 ),
             )
         elif total != cents:
@@ -193,7 +197,7 @@ def collect_invoice(invoice: Invoice, *, today: date | None = None) -> StripeInv
             lambda c: c.v1.invoices.finalize_invoice(
                 record.stripe_id,
                 params={"auto_advance": False},
-                options={"idempotency_key": f"invoice-finalize-{key}"},
+                options=_once(f"invoice-finalize-{key}"),
             ),
         )
     with transaction.atomic():

@@ -50,6 +50,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             raise InvalidEvent("kein Objekt")
         with transaction.atomic():
             event, created = event_store(payload=data)
+            # A replay of an event whose processing failed so far is a welcome second chance.
             if created or event.processed_at is None:
                 transaction.on_commit(lambda: _enqueue(event.pk))
     except (ValueError, InvalidEvent):
