@@ -161,7 +161,11 @@ class MonthField(forms.CharField):
 
 
 class PeriodCloseForm(forms.Form):
-    month = MonthField(label="Monat", error_messages={"required": "Bitte einen Monat angeben."})
+    month = MonthField(
+        label="Monat",
+        help_text="z. B. 2025-03 oder 03/2025",
+        error_messages={"required": "Bitte einen Monat angeben."},
+    )
     note = forms.CharField(
         label="Notiz",
         required=False,
