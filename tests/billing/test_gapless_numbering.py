@@ -21,7 +21,9 @@ SCRIPT = Path(__file__).with_name("issuer_process.py")
 @pytest.fixture
 def committed_series(django_db_setup, django_db_blocker):
     """Real commits (the issuers are other processes); removed afterwards. Issued invoices are
-    immutable by trigger: purge_documents() removes them with triggers off."""
+    immutable by trigger: purge_documents() removes them with triggers off. No ``django_db``
+    marker: pytest-django would run the test, and with it this clean-up, in a transaction that
+    is rolled back, leaving the issuers' committed invoices to every later test."""
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         yield
@@ -29,7 +31,6 @@ def committed_series(django_db_setup, django_db_blocker):
         NumberSequence.objects.filter(year=YEAR).delete()
 
 
-@pytest.mark.django_db
 def test_eight_processes_issue_gapless_unique_numbers(committed_series):
     municipalities = list(Municipality.objects.exclude(schema_name="public").order_by("pk")[:3])
     env = process_env()
