@@ -179,7 +179,7 @@ def _invoice_event(event: StripeEvent) -> str:
     obj = _object(event)
     stripe_id = obj.get("id")
     if not isinstance(stripe_id, str) or not stripe_id:
-        raise InvalidEvent("Rechnung ohne Kennung")
+        return "Rechnung ohne Kennung (Vorschau), ignoriert"  # e.g. invoice.upcoming
     record = StripeInvoice.objects.select_for_update().filter(stripe_id=stripe_id).first()
     invoice = record.invoice if record else _our_invoice(obj.get("metadata") or {})
     if invoice is None:

@@ -81,7 +81,7 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": base.rstrip("/")} if base else None,
-        max_network_retries=getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2),
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         http_client=stripe.RequestsClient(timeout=HTTP_TIMEOUT_SECONDS),
     )
 
@@ -89,7 +89,7 @@ def _client() -> stripe.StripeClient:
 def _once(key: str) -> dict[str, str]:
     """Request options with an idempotency key. ``STRIPE_IDEMPOTENCY_PREFIX`` keeps the keys of
     two installations apart that share one Stripe account (e.g. test runs against test mode)."""
-    return {"idempotency_key": getattr(settings, "STRIPE_IDEMPOTENCY_PREFIX", "") + key}
+    return {"idempotency_key": settings.STRIPE_IDEMPOTENCY_PREFIX + key}
 
 
 def _call(what: str, operation: Callable[[stripe.StripeClient], T]) -> T:

@@ -270,3 +270,7 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", "")
 # Webhook timestamps further off than this (in either direction) are rejected.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(env("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
 STRIPE_ENABLED = env_bool("STRIPE_ENABLED", False)
+# The SDK retries network errors and 5xx itself, with the same idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = int(env("STRIPE_MAX_NETWORK_RETRIES", "2"))
+# Keeps idempotency keys of installations sharing one Stripe account apart (e.g. staging).
+STRIPE_IDEMPOTENCY_PREFIX = env("STRIPE_IDEMPOTENCY_PREFIX", "")

@@ -355,9 +355,10 @@ def test_events_of_foreign_invoices_and_unknown_types_are_stored_and_ignored(
 ):
     foreign = event("invoice.paid", stripe_invoice_object("in_foreign", None, status="paid", amount_paid=500))
     other = event("charge.dispute.created", {"id": "dp_1", "object": "dispute"})
-    for evt in (foreign, other):
+    upcoming = event("invoice.upcoming", {"object": "invoice", "amount_due": 100, "customer": "cus_x"})
+    for evt in (foreign, other, upcoming):
         assert deliver(django_capture_on_commit_callbacks, evt).status_code == 200
-    assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 2
+    assert StripeEvent.objects.filter(processed_at__isnull=False, error="").count() == 3
     assert not Payment.objects.exists() and not StripeInvoice.objects.exists()
 
 
