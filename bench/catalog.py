@@ -271,6 +271,13 @@ try:
             totals[path][0] += ok
             totals[path][1] += errors
             totals[path][2] += elapsed
+    # what the timed requests got from the caches is the whole page: the signed-in user's
+    # header with its form tokens, and every assistant
+    response, page = request(port, "GET", "/katalog/", headers={"Cookie": cookie})
+    text = page.decode()
+    for expected in (f"{ASSISTANTS} Assistenten", "Erika Einkauf", 'name="csrfmiddlewaretoken"', "</html>"):
+        assert expected in text, expected
+    assert text.count('class="entry"') == ASSISTANTS, text.count('class="entry"')
 finally:
     server.send_signal(signal.SIGTERM)
     try:

@@ -19,10 +19,12 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -244,7 +246,7 @@ def _catalog_cache_key(
 
 def _catalog_results(
     request: HttpRequest, *, public: bool, population: int | None, on: date, funding: _Funding | None
-) -> str:
+) -> bytes:
     """The filter form and the list, rendered without anything user-specific (it is cached)."""
     bound = any(name in request.GET for name in FILTER_NAMES)
     form = CatalogFilterForm(
@@ -269,7 +271,57 @@ def _catalog_results(
     )
     # Indentation between tags collapsed to one line break: a tenth smaller for every cache hit,
     # and unlike strip_spaces_between_tags() it keeps the space between inline elements.
-    return _BETWEEN_TAGS.sub(">\n<", html)
+    return _BETWEEN_TAGS.sub(">\n<", html).encode()
+
+
+# The page around the list (header, navigation, title, lead) is cached too, per user, so that
+# a cached catalog page costs a few cache reads and no template rendering. Its key holds all
+# the layout shows: the user's e-mail, name, roles and flags (what they may do follows from
+# them), the municipality's names and population, the language, the date and the full path
+# (the language switch returns to it); the cache key function adds the schema, so user 7 of
+# Leipzig never gets the page of user 7 of Dresden. Per request, the list goes into its slot
+# and the session's CSRF token (masked anew, as {% csrf_token %} does) into the forms. A page
+# with messages to show is rendered afresh. Both parts are cached as UTF-8: no encoding per hit.
+# It expires like the header fragments of base.html: anything outside the key (a new template
+# after a deploy) shows within a minute.
+CATALOG_LAYOUT_SECONDS = 60
+_RESULTS_SLOT = "<!-- catalog results -->"
+_CSRF_SLOT_TOKEN = "csrf-token-slot"
+
+
+def _csrf_field(token: str) -> bytes:
+    # What {% csrf_token %} renders. Escaped text never contains "<", so only the forms match.
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token).encode()
+
+
+_CSRF_SLOT = _csrf_field(_CSRF_SLOT_TOKEN)
+
+
+def _layout_cache_key(request: HttpRequest, *, on: date) -> str:
+    user, tenant = request.user, request.tenant
+    who = None
+    if user.is_authenticated:
+        who = (user.pk, user.get_username(), user.full_name, tuple(user.roles))
+        who += (user.is_active, user.is_staff, user.is_superuser)
+    where = (tenant.pk, tenant.short_name, tenant.official_name, tenant.kind, tenant.district)
+    where += (tenant.ags, tenant.population)
+    wanted = repr((who, where, get_language(), on.isoformat(), request.get_full_path()))
+    digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
+    return f"shop:catalog-layout:{user.pk}:{digest}"
+
+
+def _catalog_layout(
+    request: HttpRequest, *, public: bool, population: int | None, on: date
+) -> tuple[bytes, bytes]:
+    """The page before and after the list, with a stand-in CSRF token."""
+    context = {
+        "results": mark_safe(_RESULTS_SLOT),  # noqa: S308 - a constant
+        "today": on,
+        "population_text": "" if public else _population_text(population),
+        "csrf_token": _CSRF_SLOT_TOKEN,
+    }
+    before, after = render_to_string("shop/catalog_list.html", context, request).split(_RESULTS_SLOT)
+    return before.encode(), after.encode()
 
 
 @catalog_access
@@ -285,12 +337,18 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     if results is None:
         results = _catalog_results(request, public=public, population=population, on=on, funding=funding)
         cache.set(key, results, CATALOG_CACHE_SECONDS)
-    context = {
-        "results": mark_safe(results),  # noqa: S308 - our own rendered template, cached as text
-        "today": on,
-        "population_text": "" if public else _population_text(population),
-    }
-    return render(request, "shop/catalog_list.html", context)
+    # len() reads the messages without marking them as shown; rendering them does
+    layout_key = None if len(messages.get_messages(request)) else _layout_cache_key(request, on=on)
+    layout = cache.get(layout_key) if layout_key else None
+    if layout is None:
+        layout = _catalog_layout(request, public=public, population=population, on=on)
+        if layout_key:
+            cache.set(layout_key, layout, CATALOG_LAYOUT_SECONDS)
+    before, after = layout
+    if _CSRF_SLOT in before or _CSRF_SLOT in after:
+        field = _csrf_field(get_token(request))
+        before, after = before.replace(_CSRF_SLOT, field), after.replace(_CSRF_SLOT, field)
+    return HttpResponse(b"".join((before, results, after)))
 
 
 @catalog_access

@@ -115,3 +115,23 @@ def test_cached_catalog_pages_do_not_leak_between_municipalities(towns, announce
     towns["leipzig"].login(Role.PURCHASER).get("/katalog/")
     body = towns["dresden"].login(Role.PURCHASER).get("/katalog/").content.decode()
     assert "Nettopreise für Dresden" in body and "Leipzig" not in body
+
+
+def test_cached_catalog_pages_of_the_same_user_id_stay_in_their_municipality(towns, announced):
+    """User ids are per schema: Leipzig's and Dresden's purchaser may share one, never a page."""
+    from accounts.models import User
+
+    leipzig, dresden = towns["leipzig"], towns["dresden"]
+    ids = []
+    for town in (leipzig, dresden):
+        with schema_context(town.schema):
+            ids.append(User.objects.get(email=town.emails[Role.PURCHASER]).pk)
+    assert ids[0] == ids[1]
+    clients = {town.key: town.login(Role.PURCHASER) for town in (leipzig, dresden)}
+    for _ in range(2):  # rendered, then from the cache
+        for town in (leipzig, dresden):
+            body = clients[town.key].get("/katalog/").content.decode()
+            other = dresden if town is leipzig else leipzig
+            assert f"Nettopreise für {town.municipality.short_name}" in body
+            assert town.emails[Role.PURCHASER] in body and other.emails[Role.PURCHASER] not in body
+            assert other.municipality.short_name not in body and other.municipality.ags not in body

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from accounts.roles import Role
 from shop import views as shop_views
@@ -440,3 +441,85 @@ def test_ping_is_a_minimal_text_response(towns):
     response = towns["leipzig"].client().get("/ping")
     assert response.status_code == 200
     assert response.content == b"pong"
+
+
+# --- the cached page around the list --------------------------------------------------------
+
+
+def _csrf_tokens(body: str) -> list[str]:
+    return re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+
+
+def _without_tokens(body: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+
+
+def test_a_cached_page_is_the_rendered_page_without_rendering(towns, catalog):
+    client = towns["leipzig"].login(Role.PURCHASER)
+    first = client.get("/katalog/", {"q": "Hund"})
+    again = client.get("/katalog/", {"q": "Hund"})
+    assert first.templates and again.templates == []
+    assert _without_tokens(again.content.decode()) == _without_tokens(first.content.decode())
+    assert 'value="/katalog/?q=Hund"' in again.content.decode()  # the language switch returns here
+
+
+def test_users_of_one_municipality_get_their_own_cached_page(towns, catalog):
+    leipzig = towns["leipzig"]
+    purchaser, admin = leipzig.login(Role.PURCHASER), leipzig.login(Role.MUNICIPAL_ADMIN)
+    for _ in range(2):  # rendered, then from the cache
+        mine = text_of(purchaser.get("/katalog/"))
+        theirs = text_of(admin.get("/katalog/"))
+        assert "purchaser@leipzig.example" in mine and "Einkauf (Sachbearbeitung)" in mine
+        assert 'href="/benutzer/"' not in mine and "municipal_admin@" not in mine
+        assert "municipal_admin@leipzig.example" in theirs and "Administration der Kommune" in theirs
+        assert 'href="/benutzer/"' in theirs and "purchaser@" not in theirs
+
+
+def test_a_changed_role_or_name_shows_on_the_next_page(towns, catalog):
+    from accounts.models import User
+
+    leipzig = towns["leipzig"]
+    client = leipzig.login(Role.MUNICIPAL_ADMIN)
+    assert 'href="/benutzer/"' in text_of(client.get("/katalog/"))
+    with schema_context(leipzig.schema):
+        user = User.objects.get(email=leipzig.emails[Role.MUNICIPAL_ADMIN])
+        user.roles, user.full_name = [Role.APPROVER], "Frieda Freigabe"
+        user.save()
+    body = text_of(client.get("/katalog/"))
+    assert 'href="/benutzer/"' not in body and "Frieda Freigabe" in body
+    assert "Freigabe (zeichnungsberechtigt)" in body
+
+
+def test_each_language_has_its_own_cached_page(towns, catalog):
+    client = towns["leipzig"].login(Role.PURCHASER)
+    assert "Katalog der Online-Antragsassistenten" in text_of(client.get("/katalog/"))
+    english = text_of(client.get("/katalog/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Catalog of online application assistants" in english and "Sign out" in english
+    assert "Abmelden" in text_of(client.get("/katalog/"))
+
+
+def test_the_forms_of_a_cached_page_carry_this_sessions_csrf_token(towns, catalog):
+    leipzig = towns["leipzig"]
+    client, colleague = leipzig.login(Role.PURCHASER), leipzig.login(Role.PURCHASER)
+    client.get("/katalog/")
+    body = client.get("/katalog/").content.decode()  # from the cache
+    tokens = _csrf_tokens(body)
+    assert len(tokens) == 2 and "csrf-token-slot" not in body
+    assert tokens[0] not in client.get("/katalog/").content.decode()  # masked anew, as Django does
+    # a token of this page is worthless in another session of the same user
+    strict = Client(HTTP_HOST=leipzig.domain, enforce_csrf_checks=True)
+    strict.cookies = colleague.cookies
+    assert strict.post("/konto/abmelden/", {"csrfmiddlewaretoken": tokens[0]}).status_code == 403
+    # and signs out in its own
+    strict.cookies = client.cookies
+    assert strict.post("/konto/abmelden/", {"csrfmiddlewaretoken": tokens[0]}).status_code == 302
+    assert client.get("/katalog/").status_code == 302
+
+
+def test_a_message_shows_once_on_a_cached_page(towns, catalog):
+    client = towns["leipzig"].login(Role.PURCHASER)
+    client.get("/katalog/")
+    response = client.post("/katalog/bewohnerparken/merken/", {"next": "/katalog/"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/katalog/"
+    assert "steht auf Ihrer Merkliste" in text_of(response)
+    assert "steht auf Ihrer Merkliste" not in text_of(client.get("/katalog/"))
