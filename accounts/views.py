@@ -4,20 +4,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.forms import add_service_errors
+
 from .forms import InviteForm, UserEditForm
 from .models import User
 from .permissions import require
 from .services import user_invite, user_update
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for err in errors:
-                form.add_error(field if field in form.fields else None, err)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @require("users.manage")
@@ -39,7 +31,7 @@ def user_invite_view(request):
                 organisation=request.tenant.short_name,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Einladung an {user.email} wurde verschickt.")
             return redirect("users:list")
@@ -59,7 +51,7 @@ def user_edit(request, pk: int):
                 acting_user=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Konto {user.email} wurde gespeichert.")
             return redirect("users:list")

@@ -555,6 +555,46 @@ def billing_run(
 # --- corrections --------------------------------------------------------------------------
 
 
+def _follow_up_spec(
+    line: InvoiceLine,
+    *,
+    description: str,
+    charge_key: str,
+    list_net: Decimal,
+    subsidy: Decimal,
+    provisional: bool,
+    explanation: str,
+    credits_id: int | None = None,
+    rebills_id: int | None = None,
+) -> LineSpec:
+    """A line of a credit note or supplementary invoice: fixed amounts about an issued line."""
+    quote = LineQuote(
+        fee_kind=line.fee_kind,
+        list_net=list_net,
+        subsidy=subsidy,
+        net_due=list_net - subsidy,
+        vat_rate=line.vat_rate,
+        applied=(),
+        provisional=provisional,
+        explanation=explanation,
+        period_days=line.period_days,
+        year_days=line.year_days,
+    )
+    return LineSpec(
+        description=description,
+        fee_kind=line.fee_kind,
+        quote=quote,
+        charge_key=charge_key,
+        assistant_id=line.assistant_id,
+        order_line_id=line.order_line_id,
+        subscription_id=line.subscription_id,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        credits_id=credits_id,
+        rebills_id=rebills_id,
+    )
+
+
 def credit_note_issue(
     *,
     invoice: Invoice,
@@ -589,29 +629,15 @@ def credit_note_issue(
             raise ValidationError("Diese Positionen sind bereits gutgeschrieben.")
         specs = []
         for line in lines:
-            quote = LineQuote(
-                fee_kind=line.fee_kind,
-                list_net=line.list_net,
-                subsidy=line.subsidy,
-                net_due=line.net_due,
-                vat_rate=line.vat_rate,
-                applied=(),
-                provisional=line.provisional,
-                explanation=line.explanation,
-                period_days=line.period_days,
-                year_days=line.year_days,
-            )
             specs.append(
-                LineSpec(
+                _follow_up_spec(
+                    line,
                     description=f"Gutschrift zu Pos. {line.position}: {line.description}",
-                    fee_kind=line.fee_kind,
-                    quote=quote,
                     charge_key=f"credit:{line.pk}",
-                    assistant_id=line.assistant_id,
-                    order_line_id=line.order_line_id,
-                    subscription_id=line.subscription_id,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
+                    list_net=line.list_net,
+                    subsidy=line.subsidy,
+                    provisional=line.provisional,
+                    explanation=line.explanation,
                     credits_id=line.pk,
                 )
             )
@@ -682,30 +708,16 @@ def tranche_rebill(*, tranche: Tranche, actor: str, issue_date: date | None = No
         specs = []
         for part in group:
             line = part.line
-            quote = LineQuote(
-                fee_kind=line.fee_kind,
-                list_net=part.amount,
-                subsidy=ZERO,
-                net_due=part.amount,
-                vat_rate=line.vat_rate,
-                applied=(),
-                provisional=False,
-                explanation=f"Förderung abgelehnt ({tranche.name}); nachberechnet zu "
-                f"{original.number}, Pos. {line.position}",
-                period_days=line.period_days,
-                year_days=line.year_days,
-            )
             specs.append(
-                LineSpec(
+                _follow_up_spec(
+                    line,
                     description=f"Nachberechnung Förderung – {line.description}",
-                    fee_kind=line.fee_kind,
-                    quote=quote,
                     charge_key=f"rebill:{part.pk}",
-                    assistant_id=line.assistant_id,
-                    order_line_id=line.order_line_id,
-                    subscription_id=line.subscription_id,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
+                    list_net=part.amount,
+                    subsidy=ZERO,
+                    provisional=False,
+                    explanation=f"Förderung abgelehnt ({tranche.name}); nachberechnet zu "
+                    f"{original.number}, Pos. {line.position}",
                     rebills_id=part.pk,
                 )
             )

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import require
+from core.forms import add_service_errors
 
 from .documents.pdf import invoice_pdf, pdf_filename
 from .documents.rules import check_xrechnung
@@ -212,20 +213,10 @@ def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
                     line_ids=form.line_ids(),
                 )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, f"Gutschrift {credit.number} zur Rechnung {document.number} ist ausgestellt."
             )
             return redirect("staff_documents:detail", pk=credit.pk)
     return _staff_detail_page(request, document, form=form)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for err in errors:
-                form.add_error(field if field in form.fields else None, err)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)

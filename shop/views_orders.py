@@ -24,6 +24,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.permissions import can, require
 from billing.selectors import engine_programmes
+from core.forms import add_service_errors
 
 from .forms_orders import OrderSubmitForm, RejectForm
 from .models import AssistantCategory, AssistantStatus, OrderStatus
@@ -78,17 +79,6 @@ def municipal_write(view):
             return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def add_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: field errors where the form has the field."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for err in errors:
-                form.add_error(field if field in form.fields else None, err)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _message_of(error: ValidationError) -> str:
@@ -187,7 +177,7 @@ def cart_submit_view(request: HttpRequest) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if repeated:
                 messages.info(request, f"Diese Bestellung wurde bereits als {order.number} eingereicht.")
@@ -299,7 +289,7 @@ def order_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
             if not hasattr(exc, "error_dict"):  # already decided: nothing to correct in the form
                 messages.error(request, _message_of(exc))
                 return redirect("orders:detail", pk=order.pk)
-            add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Bestellung {order.number} ist abgelehnt.")
             return redirect("orders:detail", pk=order.pk)

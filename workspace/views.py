@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import can, require
+from core.forms import add_service_errors
 from shop.subscriptions import cancellation_preview, notice_months, subscription_cancel
 
 from .forms import CancelForm, ConfigurationForm
@@ -33,16 +34,6 @@ def _row(request: HttpRequest, pk: int) -> InstanceRow:
         return instance_of(municipality=request.tenant, pk=pk)
     except AssistantInstance.DoesNotExist:
         raise Http404("Diesen Assistenten gibt es in Ihrer Kommune nicht.") from None
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for err in errors:
-                form.add_error(field if field in form.fields else None, err)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _cancellation(request: HttpRequest, row: InstanceRow, form: CancelForm | None = None) -> dict:
@@ -105,7 +96,7 @@ def instance_configure_view(request: HttpRequest, pk: int) -> HttpResponse:
                 instance=instance, data=form.data_for_schema, user=request.user, draft=draft
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if instance.status == InstanceStatus.READY:
                 messages.success(request, f"„{instance.title}“ ist eingerichtet.")
@@ -145,7 +136,7 @@ def instance_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             if getattr(exc, "code", None) == "already_cancelled":
                 messages.error(request, exc.messages[0])
                 return redirect("workspace:detail", pk=row.instance.pk)
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

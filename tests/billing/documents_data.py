@@ -13,23 +13,12 @@ import pytest
 from billing.invoicing import billing_run, credit_note_issue, tranche_rebill
 from billing.models import DocumentKind, Invoice, Tranche
 from billing.services import tranche_record_decision
-from shop.models import Subscription
+from tests.factories.billing import subscribe  # noqa: F401  (re-exported for the tests)
 from tests.factories.shop import AssistantFactory
 
 D = Decimal
 FINANCE = "finanzen@kisa.example"
 CATALOG = "katalog@kisa.example"
-
-
-def subscribe(town, assistant, *, started_on, yearly="480.00", vat="19") -> Subscription:
-    return Subscription.objects.create(
-        municipality=town.municipality,
-        assistant=assistant,
-        ordered_on=started_on,
-        started_on=started_on,
-        maintenance_yearly=D(yearly),
-        vat_rate=D(vat),
-    )
 
 
 @pytest.fixture(name="assistants")

@@ -6,24 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from billing.models import Payment
-from shop.models import Subscription
+from tests.factories.billing import subscribe  # noqa: F401  (re-exported for the tests)
 from tests.factories.shop import AssistantFactory
 
 D = Decimal
 FINANCE = "finanzen@kisa.example"
 CATALOG = "katalog@kisa.example"
-
-
-def subscribe(town, assistant, *, started_on, yearly="480.00", ends_on=None, vat="19") -> Subscription:
-    return Subscription.objects.create(
-        municipality=town.municipality,
-        assistant=assistant,
-        ordered_on=started_on,
-        started_on=started_on,
-        ends_on=ends_on,
-        maintenance_yearly=D(yearly),
-        vat_rate=D(vat),
-    )
 
 
 def pay(invoice, amount, *, on: date | None = None, municipality=None, **extra) -> Payment:

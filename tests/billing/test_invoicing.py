@@ -24,22 +24,10 @@ from billing.models import (
     Tranche,
 )
 from billing.services import tranche_record_decision
-from shop.models import Subscription
+from tests.factories.billing import subscribe
 from tests.factories.shop import AssistantFactory
 
 D = Decimal
-
-
-def subscribe(town, assistant, *, started_on, yearly="480.00", ends_on=None, vat="19"):
-    return Subscription.objects.create(
-        municipality=town.municipality,
-        assistant=assistant,
-        ordered_on=started_on,
-        started_on=started_on,
-        ends_on=ends_on,
-        maintenance_yearly=D(yearly),
-        vat_rate=D(vat),
-    )
 
 
 @pytest.fixture

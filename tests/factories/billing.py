@@ -30,3 +30,18 @@ def programme_covering_this_year(
         status=status,
     )
     return programme
+
+
+def subscribe(town, assistant, *, started_on, yearly="480.00", ends_on=None, vat="19"):
+    """A running subscription of ``town`` (a tests.fixtures.Town), as provisioning starts one."""
+    from shop.models import Subscription
+
+    return Subscription.objects.create(
+        municipality=town.municipality,
+        assistant=assistant,
+        ordered_on=started_on,
+        started_on=started_on,
+        ends_on=ends_on,
+        maintenance_yearly=Decimal(yearly),
+        vat_rate=Decimal(vat),
+    )

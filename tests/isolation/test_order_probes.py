@@ -178,4 +178,3 @@ def test_a_leipzig_session_is_worthless_at_dresden(towns, leipzig_order):
     response = client.post(f"/bestellungen/{leipzig_order.pk}/freigeben/", HTTP_HOST=towns["dresden"].domain)
     assert response.status_code in (302, 403)
     _unchanged(leipzig_order)
-
