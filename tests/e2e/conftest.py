@@ -205,23 +205,26 @@ def committed(django_db_setup, django_db_blocker) -> Iterator[Callable[[Callable
 def _high_water() -> dict[str, int]:
     from django.db.models import Max
 
-    from billing.models import FundingProgramme
+    from billing.models import FundingProgramme, Invoice
     from shop.models import Assistant, Cart, Order
 
     return {
         model.__name__: model.objects.aggregate(top=Max("pk"))["top"] or 0
-        for model in (Order, Assistant, Cart, FundingProgramme)
+        for model in (Order, Assistant, Cart, FundingProgramme, Invoice)
     }
 
 
 def _delete_created(mark: dict[str, int]) -> None:
     """Children first: an instance protects its order line, a line its order and assistant."""
-    from billing.models import BudgetEntry, BudgetLedger, Coverage, FundingProgramme, Tranche
+    from billing.models import BudgetEntry, BudgetLedger, Coverage, FundingProgramme, Invoice, Tranche
     from shop.models import Assistant, Cart, Order, OrderLine, Price, Subscription
     from tenants.models import Municipality
+    from tests.processes import purge_documents
     from workspace.models import AssistantInstance
 
     connection.set_schema_to_public()
+    # the activation invoices of the provisioned lines (issued documents: purged with triggers off)
+    purge_documents(Invoice.objects.filter(pk__gt=mark["Invoice"]).values_list("pk", flat=True))
     orders = list(Order.objects.filter(pk__gt=mark["Order"]).values_list("pk", flat=True))
     lines = list(OrderLine.objects.filter(order_id__in=orders).values_list("pk", flat=True))
     schemas = list(
