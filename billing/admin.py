@@ -20,6 +20,9 @@ class TrancheInline(admin.TabularInline):
     model = Tranche
     extra = 0
     fields = ("name", "start", "end", "status", "decided_on", "cap")
+    # A new tranche starts provisional; the budget decision is recorded on the tranche's own
+    # page (tranche_record_decision), never by editing these fields.
+    readonly_fields = ("status", "decided_on")
     show_change_link = True
 
 

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from billing.domain.subsidy import (
     Category,
@@ -37,6 +38,7 @@ from billing.domain.subsidy import (
 
 from .models import (
     SERIES,
+    BillingCharge,
     BudgetEntry,
     BudgetLedger,
     DocumentKind,
@@ -199,6 +201,7 @@ def issue_document(
             **buyer_snapshot(municipality),
         )
         line_ids = _insert_lines(invoice.pk, specs)
+        _insert_charges(line_ids, specs)
         if kind != DocumentKind.CREDIT_NOTE:
             _insert_subsidies(line_ids, specs)
         number, sequence = next_number(series, issue_date.year)
@@ -254,6 +257,10 @@ _INSERT_LINES = (
     + ", ".join(c for c, _ in _LINE_COLUMNS)
     + ", n) ORDER BY n RETURNING id, position"
 )
+_INSERT_CHARGES = (
+    f"INSERT INTO {BillingCharge._meta.db_table} (key, line_id, subscription_id, billing_year) "
+    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::smallint[])"
+)
 _INSERT_SUBSIDIES = (
     f"INSERT INTO {InvoiceLineSubsidy._meta.db_table} "
     "(line_id, tranche_id, amount, covered_days, provisional, capped) "
@@ -302,6 +309,19 @@ def _insert_lines(invoice_id: int, specs: Sequence[LineSpec]) -> list[int]:
     with _server_cursor() as cursor:
         cursor.execute(_INSERT_LINES, columns)
         return [line_id for line_id, _ in sorted(cursor.fetchall(), key=lambda row: row[1])]
+
+
+def _insert_charges(line_ids: Sequence[int], specs: Sequence[LineSpec]) -> None:
+    """The new lines hold their charges: a second charge with the same key, or a second maintenance
+    charge of a subscription and year, violates a unique constraint and rolls the document back."""
+    columns = [
+        [s.charge_key for s in specs],
+        list(line_ids),
+        [s.subscription_id for s in specs],
+        [s.billing_year for s in specs],
+    ]
+    with _server_cursor() as cursor:
+        cursor.execute(_INSERT_CHARGES, columns)
 
 
 def _insert_subsidies(line_ids: Sequence[int], specs: Sequence[LineSpec]) -> None:
@@ -424,11 +444,10 @@ def activation_invoice(*, order_line, subscription, actor: str = "Bereitstellung
     year, pro rata. Idempotent: a second call finds the charges issued and returns None."""
     from shop.models import FeeKind
 
-    if InvoiceLine.objects.filter(charge_key__startswith=f"setup:{order_line.pk}:").exists() or (
-        InvoiceLine.objects.filter(
-            subscription=subscription, billing_year=subscription.started_on.year
-        ).exists()
-    ):
+    if BillingCharge.objects.filter(
+        Q(key__startswith=f"setup:{order_line.pk}:")
+        | Q(subscription=subscription, billing_year=subscription.started_on.year)
+    ).exists():
         return None
     programmes = engine_programmes()
     labels = _fee_labels()
@@ -505,7 +524,7 @@ def billing_run(
     start, end = date(year, 1, 1), date(year, 12, 31)
     programmes = engine_programmes()
     capped = capped_tranches(programmes)
-    billed = InvoiceLine.objects.filter(billing_year=year, subscription__isnull=False).values(
+    billed = BillingCharge.objects.filter(billing_year=year, subscription__isnull=False).values(
         "subscription_id"
     )
     subscriptions = (
@@ -526,11 +545,14 @@ def billing_run(
         job.save(update_fields=["total"])
     for done, (municipality_id, subs) in enumerate(by_municipality.items(), start=1):
         specs = [spec for s in subs if (spec := maintenance_spec(s, year, programmes)) is not None]
-        if specs:
+        municipality = municipalities[municipality_id]
+        for attempt in (1, 2):
+            if not specs:
+                break
             try:
                 with transaction.atomic():
                     issue_document(
-                        municipality=municipalities[municipality_id],
+                        municipality=municipality,
                         kind=DocumentKind.INVOICE,
                         origin=DocumentOrigin.YEARLY,
                         specs=specs,
@@ -542,9 +564,19 @@ def billing_run(
                     )
                 result.invoices += 1
                 result.lines += len(specs)
-            except IntegrityError:
-                # Billed meanwhile by a concurrent run: the unique constraint refused it.
-                result.skipped += len(specs)
+                break
+            except IntegrityError as exc:
+                if not isinstance(exc.__cause__, UniqueViolation) or attempt == 2:
+                    result.errors.append(f"{municipality.short_name} ({municipality.ags}): {exc}")
+                    break
+                # Some charges were issued meanwhile by a concurrent run: bill the rest.
+                charged = set(
+                    BillingCharge.objects.filter(
+                        billing_year=year, subscription_id__in=[s.subscription_id for s in specs]
+                    ).values_list("subscription_id", flat=True)
+                )
+                result.skipped += len(charged)
+                specs = [s for s in specs if s.subscription_id not in charged]
         if job is not None and (done % 20 == 0 or done == len(by_municipality)):
             job.done = done
             job.save(update_fields=["done"])
@@ -627,6 +659,25 @@ def credit_note_issue(
         lines = [line for line in lines if line.pk not in already]
         if not lines:
             raise ValidationError("Diese Positionen sind bereits gutgeschrieben.")
+        open_rebills = (
+            InvoiceLine.objects.filter(rebills__line__in=lines, credited_by__isnull=True)
+            .select_related("invoice", "rebills__line")
+            .order_by("rebills__line__position")
+        )
+        if open_rebills:
+            rebill = open_rebills[0]
+            raise ValidationError(
+                "Pos. %(position)s wurde nach Ablehnung der Förderung mit %(number)s nachberechnet. "
+                "Bitte schreiben Sie zuerst diese Nachberechnung gut.",
+                code="rebilled",
+                params={"position": rebill.rebills.line.position, "number": rebill.invoice.number},
+            )
+        # A rebilled part's budget went back to the tranche with the rebilling already.
+        rebilled = set(
+            InvoiceLineSubsidy.objects.filter(line__in=lines, rebilled_by__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
         specs = []
         for line in lines:
             specs.append(
@@ -642,7 +693,7 @@ def credit_note_issue(
                 )
             )
             for part in line.subsidies.all():
-                if part.tranche.cap is not None and part.amount:
+                if part.tranche.cap is not None and part.amount and part.pk not in rebilled:
                     _budget_release(part.tranche_id, part.amount, f"Gutschrift zu {invoice.number}")
         credit = issue_document(
             municipality=invoice.municipality,
@@ -655,6 +706,11 @@ def credit_note_issue(
             reason=reason,
             capped=set(),
         )
+        # The reversed setup and maintenance charges are released: they may be billed again
+        # (correctly). Rebillings and credits stay held, so they never happen twice.
+        BillingCharge.objects.filter(line__in=lines).filter(
+            Q(key__startswith="setup:") | Q(key__startswith="maintenance:")
+        ).delete()
         log_event(invoice.pk, "credited", actor, credit_note=credit.number, reason=reason)
     return credit
 
@@ -679,7 +735,13 @@ def tranche_rebill(*, tranche: Tranche, actor: str, issue_date: date | None = No
     """After a tranche was rejected: a supplementary invoice per original invoice charges the
     subsidy each line received from it (FUNDING.md). The originals stay as issued; the claim for
     the tranche is withdrawn. Idempotent: each subsidy part is rebilled once (unique)."""
-    tranche = Tranche.objects.get(pk=tranche.pk)
+    with transaction.atomic():
+        # Locked: a second rebilling (a double click) waits here and then finds nothing left.
+        tranche = Tranche.objects.select_for_update().get(pk=tranche.pk)
+        return _tranche_rebill(tranche, actor=actor, issue_date=issue_date)
+
+
+def _tranche_rebill(tranche: Tranche, *, actor: str, issue_date: date | None) -> RebillResult:
     if tranche.status != TrancheStatus.REJECTED:
         raise ValidationError(
             "Nachberechnet wird nur eine abgelehnte Tranche; „%(name)s“ ist %(status)s.",
@@ -765,4 +827,10 @@ def period_close(*, month: date, actor: str, note: str = "", today: date | None 
         raise ValidationError(
             "Der Zeitraum %(month)s ist bereits abgeschlossen.", params={"month": f"{month:%m/%Y}"}
         )
-    return PeriodClose.objects.create(month=month, closed_by=actor, note=note)
+    try:
+        with transaction.atomic():
+            return PeriodClose.objects.create(month=month, closed_by=actor, note=note)
+    except IntegrityError:  # closed at the same moment by someone else
+        raise ValidationError(
+            "Der Zeitraum %(month)s ist bereits abgeschlossen.", params={"month": f"{month:%m/%Y}"}
+        ) from None

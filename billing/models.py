@@ -185,6 +185,7 @@ class BudgetEntry(models.Model):
 from .models_invoices import (  # noqa: E402  (invoices and payments, in their own module)
     SERIES,
     STRIPE_STATUS_RANK,
+    BillingCharge,
     DocumentKind,
     DocumentOrigin,
     DocumentStatus,
@@ -203,6 +204,7 @@ from .models_invoices import (  # noqa: E402  (invoices and payments, in their o
 )
 
 __all__ = [
+    "BillingCharge",
     "SERIES",
     "STRIPE_STATUS_RANK",
     "BudgetEntry",

@@ -178,9 +178,10 @@ class InvoiceLine(models.Model):
     )
     #: Set on maintenance charges only: at most one per subscription and year.
     billing_year = models.PositiveSmallIntegerField("Abrechnungsjahr", null=True, blank=True)
-    #: Idempotency of every charge: "setup:<line>:<price>", "maintenance:<sub>:<year>",
-    #: "rebill:<subsidy part>", "credit:<line>". Re-running never charges twice.
-    charge_key = models.CharField("Abrechnungsschlüssel", max_length=80, unique=True)
+    #: What the line charges: "setup:<line>:<price>", "maintenance:<sub>:<year>",
+    #: "rebill:<subsidy part>", "credit:<line>". While the line stands (not credited), a
+    #: BillingCharge row with this key holds the charge, so re-running never charges twice.
+    charge_key = models.CharField("Abrechnungsschlüssel", max_length=80, db_index=True)
     period_start = models.DateField("Zeitraum von", null=True, blank=True)
     period_end = models.DateField("Zeitraum bis", null=True, blank=True)
     period_days = models.PositiveSmallIntegerField("Tage", null=True, blank=True)
@@ -210,11 +211,6 @@ class InvoiceLine(models.Model):
         ordering = ["invoice", "position"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position_once"),
-            models.UniqueConstraint(
-                fields=["subscription", "billing_year"],
-                condition=Q(billing_year__isnull=False),
-                name="maintenance_once_per_subscription_year",
-            ),
             models.CheckConstraint(
                 condition=Q(subsidy__gte=0) & Q(subsidy__lte=models.F("list_net")),
                 name="invoice_line_subsidy_range",
@@ -227,6 +223,37 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} · {self.position}"
+
+
+class BillingCharge(models.Model):
+    """A charge that stands: the issued line that bills it, until a credit note reverses that
+    line and releases the charge (then it may be billed again, correctly).
+
+    The unique key makes every run idempotent, and (subscription, year) is unique: the database
+    allows one standing maintenance charge per subscription and calendar year. Not part of the
+    immutable documents (a release deletes the row; the documents stay as issued).
+    """
+
+    key = models.CharField("Abrechnungsschlüssel", max_length=80, unique=True)
+    line = models.OneToOneField(InvoiceLine, on_delete=models.PROTECT, related_name="charge")
+    subscription = models.ForeignKey(
+        "shop.Subscription", null=True, blank=True, on_delete=models.PROTECT, related_name="charges"
+    )
+    billing_year = models.PositiveSmallIntegerField("Abrechnungsjahr", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "abgerechnete Leistung"
+        verbose_name_plural = "abgerechnete Leistungen"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "billing_year"],
+                condition=Q(billing_year__isnull=False),
+                name="maintenance_once_per_subscription_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class InvoiceLineSubsidy(models.Model):

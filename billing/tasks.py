@@ -48,6 +48,11 @@ def yearly_billing_run_task(
             f"{result.invoices} Rechnungen mit {result.lines} Positionen ausgestellt"
             + (f", {result.skipped} Positionen waren bereits abgerechnet" if result.skipped else "")
             + "."
+            + (
+                f" Nicht abgerechnet ({len(result.errors)}): " + "; ".join(result.errors[:10])
+                if result.errors
+                else ""
+            )
         )
         job.finished = timezone.now()
         job.save(update_fields=["status", "done", "message", "finished"])

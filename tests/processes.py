@@ -45,6 +45,8 @@ def purge_documents(invoice_ids) -> None:
                 "DELETE FROM billing_payment WHERE invoice_id = ANY(%s)",
                 "DELETE FROM billing_stripeinvoice WHERE invoice_id = ANY(%s)",
                 "DELETE FROM billing_invoiceevent WHERE invoice_id = ANY(%s)",
+                "DELETE FROM billing_billingcharge WHERE line_id IN "
+                "(SELECT id FROM billing_invoiceline WHERE invoice_id = ANY(%s))",
                 "DELETE FROM billing_invoicelinesubsidy WHERE line_id IN "
                 "(SELECT id FROM billing_invoiceline WHERE invoice_id = ANY(%s))",
                 "DELETE FROM billing_invoiceline WHERE invoice_id = ANY(%s)",

@@ -11,10 +11,12 @@ from django.db import IntegrityError, connection, transaction
 from billing.invoicing import (
     billing_run,
     credit_note_issue,
+    next_number,
     period_close,
     tranche_rebill,
 )
 from billing.models import (
+    BillingCharge,
     BudgetLedger,
     DocumentKind,
     Invoice,
@@ -24,6 +26,7 @@ from billing.models import (
     Tranche,
 )
 from billing.services import tranche_record_decision
+from shop.models import Subscription
 from tests.factories.billing import subscribe
 from tests.factories.shop import AssistantFactory
 
@@ -89,19 +92,22 @@ def test_the_database_refuses_a_second_maintenance_charge(towns, assistants):
         service_end=date(2023, 12, 31),
         due_date=date(2023, 2, 1),
     )
-    with pytest.raises(IntegrityError), transaction.atomic():
-        InvoiceLine.objects.create(
-            invoice=invoice,
-            position=1,
-            description="x",
-            fee_kind="maintenance",
-            subscription=sub,
-            billing_year=2023,
-            charge_key="other-key",
-            list_net=1,
-            net_due=1,
-            vat_rate=19,
-        )
+    line = InvoiceLine.objects.create(
+        invoice=invoice,
+        position=1,
+        description="x",
+        fee_kind="maintenance",
+        subscription=sub,
+        billing_year=2023,
+        charge_key="maintenance:other",
+        list_net=1,
+        net_due=1,
+        vat_rate=19,
+    )
+    with pytest.raises(IntegrityError, match="maintenance_once_per_subscription_year"), transaction.atomic():
+        BillingCharge.objects.create(key="maintenance:other", line=line, subscription=sub, billing_year=2023)
+    with pytest.raises(IntegrityError, match="key"), transaction.atomic():
+        BillingCharge.objects.create(key=f"maintenance:{sub.pk}:2023", line=line)
 
 
 def test_invoices_due_nothing_are_settled_by_subsidy_and_provisional(towns, assistants):
@@ -120,6 +126,21 @@ def test_last_year_runs_to_the_effective_end_and_no_further(towns, assistants):
     billing_run(year=2025, actor="t", issue_date=date(2025, 1, 2))
     billing_run(year=2026, actor="t", issue_date=date(2026, 1, 2))
     assert list(sub.invoice_lines.values_list("billing_year", "list_net")) == [(2025, D("480.00"))]
+
+
+def _draft(town, day):
+    return Invoice.objects.create(
+        kind="invoice",
+        origin="correction",
+        series="RE",
+        municipality=town.municipality,
+        buyer_name="x",
+        buyer_ags=town.municipality.ags,
+        issue_date=day,
+        service_start=day,
+        service_end=day,
+        due_date=day,
+    )
 
 
 def test_issued_documents_cannot_be_changed_or_deleted_in_sql(towns, assistants):
@@ -157,6 +178,91 @@ def test_issued_documents_cannot_be_changed_or_deleted_in_sql(towns, assistants)
     assert invoice.gross_due == D("571.20") and invoice.lines.count() == 1
 
 
+def test_the_database_refuses_backdoors_around_issuing(towns, assistants):
+    subscribe(towns["leipzig"], assistants["central"], started_on=date(2024, 1, 1))
+    billing_run(year=2024, actor="t", issue_date=date(2024, 1, 2))
+    part = InvoiceLineSubsidy.objects.get()
+    draft = _draft(towns["leipzig"], date(2024, 3, 1))
+    draft_line = InvoiceLine.objects.create(
+        invoice=draft,
+        position=1,
+        description="x",
+        fee_kind="setup",
+        charge_key="x",
+        list_net=9,
+        net_due=9,
+        vat_rate=19,
+    )
+    refused = [
+        # moving a subsidy part off the issued invoice onto a draft
+        (
+            "UPDATE billing_invoicelinesubsidy SET line_id = %s, amount = 1 WHERE id = %s",
+            [draft_line.pk, part.pk],
+        ),
+        ("DELETE FROM billing_invoicelinesubsidy WHERE id = %s", [part.pk]),
+        # an issued row born without the issuing step
+        (
+            "INSERT INTO billing_invoice (kind, status, origin, number, series, sequence, municipality_id, "
+            "buyer_name, buyer_street, buyer_postal_code, buyer_city, buyer_leitweg_id, buyer_email, buyer_ags, "
+            "issue_date, service_start, service_end, due_date, reason, currency, list_net, subsidy, net_due, "
+            "vat, gross_due, vat_breakdown, settled_by_subsidy, provisional, created, issued_by) "
+            "VALUES ('invoice', 'issued', 'correction', 'RE-2024-999999', 'RE', 999999, %s, 'x', '', '', '', "
+            "'', '', '14713000', '2024-03-01', '2024-03-01', '2024-03-01', '2024-03-31', '', 'EUR', 0, 0, 0, 0, "
+            "0, '[]', false, false, now(), '')",
+            [towns["leipzig"].municipality.pk],
+        ),
+        # a draft issued with a number that was never drawn
+        (
+            "UPDATE billing_invoice SET status = 'issued', number = 'RE-2024-000777', sequence = 777 WHERE id = %s",
+            [draft.pk],
+        ),
+        # (deferred foreign-key checks of this test's rows first, then the TRUNCATE itself)
+        ("SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE billing_invoice CASCADE", []),
+        ("SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE billing_invoiceevent", []),
+    ]
+    for sql, params in refused:
+        with (
+            pytest.raises(IntegrityError, match="ausgestellt|Entwurf|nicht aus dem Nummernkreis|geleert"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+    assert InvoiceLineSubsidy.objects.get().line.invoice.number == "RE-2024-000001"
+
+
+def test_a_credited_charge_can_be_billed_again_correctly(towns, assistants):
+    sub = subscribe(towns["leipzig"], assistants["efa"], started_on=date(2025, 1, 1))
+    billing_run(year=2025, actor="t", issue_date=date(2025, 1, 2))
+    wrong = Invoice.objects.get()
+    credit_note_issue(invoice=wrong, reason="falscher Jahresbetrag", actor="t", issue_date=date(2025, 1, 20))
+    Subscription.objects.filter(pk=sub.pk).update(maintenance_yearly=D("240.00"))
+    again = billing_run(year=2025, actor="t", issue_date=date(2025, 1, 21))
+    assert (again.invoices, again.lines) == (1, 1)
+    corrected = Invoice.objects.filter(kind="invoice").exclude(pk=wrong.pk).get()
+    assert corrected.net_due == D("240.00") and corrected.number == "RE-2025-000002"
+    assert billing_run(year=2025, actor="t", issue_date=date(2025, 1, 22)).lines == 0
+
+
+def test_a_rebilled_line_is_credited_only_after_its_rebilling(towns, assistants):
+    subscribe(towns["dresden"], assistants["central"], started_on=date(2023, 1, 1))
+    billing_run(year=2024, actor="t", issue_date=date(2024, 1, 2))
+    original = Invoice.objects.get()
+    tranche2 = Tranche.objects.get(programme__code="saxony-2022", name="Tranche 2023–2024")
+    tranche_record_decision(tranche=tranche2, status="rejected", decided_on=date(2025, 3, 1))
+    tranche_rebill(tranche=tranche2, actor="t", issue_date=date(2025, 3, 10))
+    supplementary = Invoice.objects.get(kind=DocumentKind.SUPPLEMENTARY)
+    with pytest.raises(ValidationError, match=f"mit {supplementary.number} nachberechnet"):
+        credit_note_issue(invoice=original, reason="Kündigung rückwirkend", actor="t")
+    credit_note_issue(
+        invoice=supplementary, reason="Kündigung rückwirkend", actor="t", issue_date=date(2025, 3, 11)
+    )
+    credit = credit_note_issue(
+        invoice=original, reason="Kündigung rückwirkend", actor="t", issue_date=date(2025, 3, 11)
+    )
+    assert credit.references == original and credit.gross_due == D("0.00")
+    assert tranche_rebill(tranche=tranche2, actor="t", issue_date=date(2025, 3, 12)).lines == 0
+
+
 def test_closed_period_refuses_documents(towns, assistants):
     subscribe(towns["leipzig"], assistants["efa"], started_on=date(2024, 1, 1))
     period_close(month=date(2024, 1, 1), actor="finanzen@kisa.example", today=date(2024, 2, 5))
@@ -166,24 +272,12 @@ def test_closed_period_refuses_documents(towns, assistants):
     with pytest.raises(ValidationError, match="nur vergangene Monate"):
         period_close(month=date(2024, 2, 1), actor="x", today=date(2024, 2, 5))
     # The database refuses it too, whatever the Python code does.
+    draft = _draft(towns["leipzig"], date(2024, 1, 20))
     with pytest.raises(IntegrityError, match="abgeschlossen"), transaction.atomic():
-        Invoice.objects.create(
-            kind="invoice",
-            origin="yearly",
-            series="RE",
-            status="issued",
-            number="RE-2024-999999",
-            sequence=999999,
-            municipality=towns["leipzig"].municipality,
-            buyer_name="x",
-            buyer_ags="14713000",
-            issue_date=date(2024, 1, 20),
-            service_start=date(2024, 1, 1),
-            service_end=date(2024, 12, 31),
-            due_date=date(2024, 2, 20),
-        )
+        number, sequence = next_number("RE", 2024)
+        Invoice.objects.filter(pk=draft.pk).update(status="issued", number=number, sequence=sequence)
     billing_run(year=2024, actor="t", issue_date=date(2024, 2, 6))
-    assert Invoice.objects.get().number == "RE-2024-000001"
+    assert Invoice.objects.get(status="issued").number == "RE-2024-000001"
 
 
 def test_rejected_tranche_is_rebilled_once_with_a_reference(towns, assistants):
