@@ -143,6 +143,24 @@ def test_order_approve_provision_and_configure_in_the_browser(chromium, leipzig,
             expect(page.locator("main")).to_contain_text("ist eingerichtet")
             expect(page.locator(".badges .badge").first).to_have_text("eingerichtet")
             page.screenshot(path=str(screenshot), full_page=True)
+
+            # 6. activation issued the invoice: under "Rechnungen", with the subsidy per line and
+            # the PDF and XRechnung to download (Leipzig has a Leitweg-ID)
+            page.get_by_role("navigation").get_by_role("link", name="Rechnungen").click()
+            number = page.get_by_role("link", name=re.compile(r"^RE-\d{4}-\d{6}$")).first
+            expect(number).to_be_visible()
+            number.click()
+            expect(page.locator("main")).to_contain_text(TITLE)
+            expect(page.locator("main")).to_contain_text("Förderung")
+            for name, kind in (("PDF", "%PDF-"), ("XRechnung", "<?xml")):
+                href = page.get_by_role("link", name=re.compile(f"^{name}")).first.get_attribute("href")
+                # fetched by the browser itself (its session, its resolver for *.localhost)
+                status, head = page.evaluate(
+                    "async (url) => { const r = await fetch(url); "
+                    "return [r.status, (await r.text()).slice(0, 5)]; }",
+                    href,
+                )
+                assert status == 200 and head == kind, (name, status, head)
         finally:
             browser.close()
 
