@@ -438,7 +438,9 @@ def maintenance_spec(
     )
 
 
-def activation_invoice(*, order_line, subscription, actor: str = "Bereitstellung") -> Invoice | None:
+def activation_invoice(
+    *, order_line, subscription, actor: str = "Bereitstellung", issue_date: date | None = None
+) -> Invoice | None:
     """The invoice of an activated order line: its one-time fees (setup, customisation, individual
     prices; the order date counts) and maintenance from the activation date to the end of that
     year, pro rata. Idempotent: a second call finds the charges issued and returns None."""
@@ -486,13 +488,12 @@ def activation_invoice(*, order_line, subscription, actor: str = "Bereitstellung
         specs.append(maintenance)
     if not specs:
         return None
-    today = timezone.localdate()
     return issue_document(
         municipality=order_line.municipality,
         kind=DocumentKind.INVOICE,
         origin=DocumentOrigin.ACTIVATION,
         specs=specs,
-        issue_date=today,
+        issue_date=issue_date or timezone.localdate(),
         actor=actor,
         billing_year=year if maintenance is not None else None,
         capped=capped_tranches(programmes),
@@ -712,6 +713,9 @@ def credit_note_issue(
             Q(key__startswith="setup:") | Q(key__startswith="maintenance:")
         ).delete()
         log_event(invoice.pk, "credited", actor, credit_note=credit.number, reason=reason)
+        from .tasks import stripe_credit_enqueue  # Stripe: void or reduce the Stripe invoice
+
+        transaction.on_commit(lambda: stripe_credit_enqueue(credit.pk))
     return credit
 
 

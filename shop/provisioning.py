@@ -119,7 +119,7 @@ def line_provision(*, line_id: int, today: date | None = None) -> OrderLine:
     # the same transaction: an activated line is always billed, and exactly once.
     from billing.invoicing import activation_invoice
 
-    activation_invoice(order_line=line, subscription=subscription)
+    activation_invoice(order_line=line, subscription=subscription, issue_date=today)
     ProvisioningOutbox.objects.filter(line=line, done_at__isnull=True).update(done_at=timezone.now())
     _settle_order(line.order_id)
     return line

@@ -32,6 +32,15 @@ DEMO_AGS = {
     "14521000": "Erzgebirgskreis",
 }
 DEMO_LEITWEG = {"14713000": "14713000-12345-84", "14612000": "14612000-47"}
+# Invoice addresses (the town halls); Wilsdruff has no Leitweg-ID, so the demo shows both cases.
+DEMO_ADDRESS = {
+    "14713000": ("Martin-Luther-Ring 4-6", "04109", "Leipzig"),
+    "14612000": ("Dr.-Külz-Ring 19", "01067", "Dresden"),
+    "14511000": ("Markt 1", "09111", "Chemnitz"),
+    "14628410": ("Nossener Straße 20", "01723", "Wilsdruff"),
+    "14626110": ("Untermarkt 6-8", "02826", "Görlitz"),
+    "14521000": ("Paulus-Jenisius-Straße 24", "09456", "Annaberg-Buchholz"),
+}
 
 
 class Command(BaseCommand):
@@ -51,7 +60,20 @@ class Command(BaseCommand):
         if not options["all"]:
             rows = [row for row in rows if row.ags in DEMO_AGS]
         rows = [
-            row.__class__(**{**row.__dict__, "leitweg_id": DEMO_LEITWEG.get(row.ags, "")}) for row in rows
+            row.__class__(
+                **{
+                    **row.__dict__,
+                    "leitweg_id": DEMO_LEITWEG.get(row.ags, ""),
+                    **dict(
+                        zip(
+                            ("invoice_street", "invoice_postal_code", "invoice_city"),
+                            DEMO_ADDRESS.get(row.ags, ("", "", "")),
+                            strict=True,
+                        )
+                    ),
+                }
+            )
+            for row in rows
         ]
         self.stdout.write(f"» {len(rows)} Kommunen einrichten …")
         started = time.perf_counter()
