@@ -23,7 +23,7 @@ class Settlement:
         """The badge colour of the status (CSS class)."""
         if self.code in ("paid", "settled_by_subsidy", "credited", "nothing_due"):
             return "ok"
-        if self.code == "credit_note":
+        if self.code in ("credit_note", "overpaid"):
             return "info"
         return "err" if self.overdue else "warn"
 
@@ -50,6 +50,8 @@ def settlement(
         return Settlement("nothing_due", "kein Zahlbetrag", paid, credited, ZERO)
     outstanding = max(gross_due - paid - credited, ZERO)
     if outstanding == 0:
+        if paid > 0 and paid + credited > gross_due:  # as the reconciliation list says
+            return Settlement("overpaid", "überzahlt", paid, credited, ZERO)
         if paid > 0:
             return Settlement("paid", "bezahlt", paid, credited, ZERO)
         return Settlement("credited", "gutgeschrieben", paid, credited, ZERO)
