@@ -1,4 +1,6 @@
-"""The subsidy claim's summary as PDF (fpdf2): totals per municipality, per quarter and overall.
+"""The subsidy claim's summary as PDF (fpdf2): totals per municipality, per quarter and overall
+(granted by invoices of the period − reclaimed by credit notes and rebillings of the period),
+and the reclaims one by one.
 
 fpdf2's core fonts (Helvetica) print Latin-1 only: "€" is written "EUR", typographic quotes,
 dashes and the minus sign become their ASCII forms, anything else a "?".
@@ -79,75 +81,97 @@ def claim_pdf(claim: Claim, *, today: date) -> bytes:
 
     heading("Förderabruf", 16)
     line(f"{claim.programme.name} – Fördermittelgeber: {claim.programme.funder}")
-    line(f"Tranche: {tranche}; Rechnungsdatum {period}")
+    line(f"Tranche: {tranche}; Belegdatum {period}")
     line(
         f"Antragsteller: {settings.SELLER['name']}, {settings.SELLER['street']}, "
         f"{settings.SELLER['postal_code']} {settings.SELLER['city']}"
     )
     line(f"Erstellt am {today:%d.%m.%Y}")
 
+    total = claim.total
     heading("Gesamt")
     with pdf.table(col_widths=(110, 30, 50), text_align=("LEFT", "RIGHT", "RIGHT")) as table:
         table.row(["", "Positionen", "Betrag"])
-        table.row(["Förderbetrag gesamt", str(claim.total.count), money(claim.total.amount)])
+        table.row(["Förderung aus Rechnungen des Zeitraums", str(total.grants), money(total.granted)])
         table.row(
             [
-                "davon vorbehaltlich Haushaltsbeschluss",
-                "",
-                money(claim.total.provisional),
+                "Rückforderungen aus Gutschriften und Nachberechnungen des Zeitraums",
+                str(total.reclaims),
+                money(total.reclaim_sum),
             ]
         )
-        table.row(
-            [
-                "nicht enthalten: zurückgezogen (gutgeschrieben oder nachberechnet)",
-                str(claim.withdrawn_total.count),
-                money(claim.withdrawn_total.amount),
-            ]
-        )
+        table.row(["Förderbetrag gesamt", str(total.count), money(total.amount)])
+        table.row(["davon vorbehaltlich Haushaltsbeschluss", "", money(total.provisional)])
     if claim.rejected_pending.count:
         line(
             f"Hinweis: {claim.rejected_pending.count} Position(en) über "
-            f"{format_eur(claim.rejected_pending.amount)} stammen aus einer abgelehnten Tranche und "
-            "sind noch nicht nachberechnet.",
+            f"{format_eur(claim.rejected_pending.amount)} stammen aus einer abgelehnten Tranche, "
+            "sind nicht abgerufen und noch nicht nachberechnet.",
             bold=True,
         )
 
     heading("Summen je Kommune")
     with pdf.table(
-        col_widths=(70, 22, 20, 38, 40),
-        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        col_widths=(50, 20, 12, 27, 27, 27, 27),
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
     ) as table:
-        table.row(["Kommune", "AGS", "Pos.", "Betrag", "davon vorbehaltlich"])
-        for total in claim.by_municipality:
+        table.row(["Kommune", "AGS", "Pos.", "Förderung", "Rückforderung", "Betrag", "davon vorbehaltlich"])
+        for row in [*claim.by_municipality, total]:
             table.row(
                 [
-                    latin1(total.label),
-                    total.ags,
-                    str(total.count),
-                    money(total.amount),
-                    money(total.provisional),
+                    latin1(row.label),
+                    row.ags,
+                    str(row.count),
+                    money(row.granted),
+                    money(row.reclaim_sum),
+                    money(row.amount),
+                    money(row.provisional),
                 ]
             )
-        table.row(
-            ["Summe", "", str(claim.total.count), money(claim.total.amount), money(claim.total.provisional)]
-        )
 
-    heading("Summen je Quartal (Rechnungsdatum)")
+    heading("Summen je Quartal (Belegdatum)")
     with pdf.table(
-        col_widths=(50, 30, 55, 55),
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        col_widths=(40, 18, 33, 33, 33, 33),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
     ) as table:
-        table.row(["Quartal", "Pos.", "Betrag", "davon vorbehaltlich"])
-        for total in claim.by_quarter:
-            table.row([total.label, str(total.count), money(total.amount), money(total.provisional)])
-        table.row(
-            ["Summe", str(claim.total.count), money(claim.total.amount), money(claim.total.provisional)]
-        )
+        table.row(["Quartal", "Pos.", "Förderung", "Rückforderung", "Betrag", "davon vorbehaltlich"])
+        for row in [*claim.by_quarter, total]:
+            table.row(
+                [
+                    row.label,
+                    str(row.count),
+                    money(row.granted),
+                    money(row.reclaim_sum),
+                    money(row.amount),
+                    money(row.provisional),
+                ]
+            )
+
+    if claim.reclaims:
+        heading("Rückforderungen")
+        with pdf.table(
+            col_widths=(34, 22, 34, 12, 58, 30),
+            text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT"),
+        ) as table:
+            table.row(["Beleg", "Datum", "zu Rechnung", "Pos.", "Kommune", "Betrag"])
+            for row in claim.reclaims:
+                table.row(
+                    [
+                        latin1(f"{row.document_kind_label} {row.document_number}"),
+                        f"{row.document_date:%d.%m.%Y}",
+                        row.invoice_number,
+                        str(row.position),
+                        latin1(row.municipality_name),
+                        money(row.claim_amount),
+                    ]
+                )
 
     pdf.ln(4)
     line(
         "Beträge „vorbehaltlich Haushaltsbeschluss“ stammen aus Tranchen, über deren Finanzierung "
-        "der Haushaltsgesetzgeber noch nicht entschieden hat. Die einzelnen Positionen enthält der "
-        "Export als CSV oder XLSX."
+        "der Haushaltsgesetzgeber noch nicht entschieden hat. Förderung aus abgelehnten Tranchen ist "
+        "nicht enthalten. Förderung, die nach ihrem Abruf gutgeschrieben oder nachberechnet wurde, "
+        "wird im Zeitraum der Gutschrift oder Nachberechnung zurückgefordert. Die einzelnen "
+        "Positionen enthält der Export als CSV oder XLSX."
     )
     return bytes(pdf.output())

@@ -85,8 +85,8 @@ class ClaimForm(forms.Form):
         empty_label="alle Tranchen des Programms",
         error_messages={"invalid_choice": "Diese Tranche gibt es nicht."},
     )
-    von = _date_field("Rechnungsdatum von")
-    bis = _date_field("Rechnungsdatum bis")
+    von = _date_field("Belegdatum von")
+    bis = _date_field("Belegdatum bis")
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,12 +20,15 @@ def _text(attribute: str, column: str) -> fields.Field:
 
 
 class SubsidyClaimResource(SafeModelResource):
-    """One row per subsidy part of the claim (``billing.selectors_finance.subsidy_claim``, whose
-    annotations and ``withdrawal`` text these columns read). Claimed parts first; withdrawn parts follow with
-    "im Abruf" = nein and the document that withdrew them. Export only.
+    """One row per row of the claim (``billing.selectors_finance.subsidy_claim``, whose
+    annotations these columns read): first the subsidy granted by invoices of the period
+    ("Förderung"), then the subsidy withdrawn by credit notes and rebillings of the period
+    ("Rückforderung", negative amount), each with the document that dates it and the original
+    invoice. Subsidy of rejected tranches is not claimed and not exported. Export only.
 
     Text cells that a spreadsheet would read as a formula (a municipality called "=…") are
-    neutralised by the base class; amounts, days and dates stay native numbers and dates in XLSX.
+    neutralised by the base class; amounts, days and dates stay native numbers and dates in XLSX
+    (a negative amount is a number, not text).
     """
 
     programme = _text("programme_name", "Förderprogramm")
@@ -33,8 +36,16 @@ class SubsidyClaimResource(SafeModelResource):
     municipality = _text("municipality_name", "Kommune")
     ags = _text("ags", "AGS")
     assistant = _text("assistant_title", "Assistent")
+    kind = _text("kind_label", "Art")
+    document_number = _text("document_number", "Beleg")
+    document_kind = _text("document_kind_label", "Belegart")
+    document_date = fields.Field(
+        attribute="document_date", column_name="Belegdatum", widget=GermanDateWidget()
+    )
     invoice_number = _text("invoice_number", "Rechnungsnummer")
-    issue_date = fields.Field(attribute="issue_date", column_name="Rechnungsdatum", widget=GermanDateWidget())
+    invoice_date = fields.Field(
+        attribute="invoice_date", column_name="Rechnungsdatum", widget=GermanDateWidget()
+    )
     position = fields.Field(attribute="position", column_name="Pos.", widget=WholeNumberWidget())
     fee_kind = _text("fee_kind_label", "Gebührenart")
     period_start = fields.Field(
@@ -46,14 +57,12 @@ class SubsidyClaimResource(SafeModelResource):
     covered_days = fields.Field(
         attribute="covered_days", column_name="geförderte Tage", widget=WholeNumberWidget()
     )
-    amount = fields.Field(attribute="amount", column_name="Förderbetrag (EUR)", widget=AmountWidget())
+    amount = fields.Field(attribute="claim_amount", column_name="Förderbetrag (EUR)", widget=AmountWidget())
     provisional = fields.Field(
         attribute="is_provisional",
         column_name="vorbehaltlich Haushaltsbeschluss",
         widget=GermanBooleanWidget(),
     )
-    claimed = fields.Field(attribute="is_claimed", column_name="im Abruf", widget=GermanBooleanWidget())
-    withdrawn_by = _text("withdrawal", "zurückgezogen")
 
     class Meta:
         model = InvoiceLineSubsidy
@@ -64,8 +73,12 @@ class SubsidyClaimResource(SafeModelResource):
             "municipality",
             "ags",
             "assistant",
+            "kind",
+            "document_number",
+            "document_kind",
+            "document_date",
             "invoice_number",
-            "issue_date",
+            "invoice_date",
             "position",
             "fee_kind",
             "period_start",
@@ -73,7 +86,5 @@ class SubsidyClaimResource(SafeModelResource):
             "covered_days",
             "amount",
             "provisional",
-            "claimed",
-            "withdrawn_by",
         )
         export_order = fields

@@ -5,11 +5,14 @@ the tranches waiting for rebilling.
 Every function answers with a fixed number of queries, whatever the number of invoices: the
 amounts per invoice are correlated subqueries, the sums are database aggregates.
 
-A subsidy part (``InvoiceLineSubsidy``) is *withdrawn* from the claim when its line was
-reversed by a credit note (``line.credited_by``) or the part itself was charged to the
-municipality after a rejection (``rebilled_by``); otherwise it is *claimable*. It is
-*provisional* ("vorbehaltlich Haushaltsbeschluss") while its tranche still awaits the budget
-decision (FUNDING.md: Provisional and rejected tranches).
+A subsidy part (``InvoiceLineSubsidy``) is *granted* on the date of its invoice. It is
+*withdrawn* on the date of the document that withdrew it: the credit note that reversed its
+line (``line.credited_by``) or the supplementary invoice that charged it to the municipality
+after a rejection (``rebilled_by``). Claims, the dashboard and the budget chart all date a part
+this way, so what was claimed for a past period never changes: a later withdrawal is reclaimed
+from the funder in its own period. A part is *provisional* ("vorbehaltlich
+Haushaltsbeschluss") while its tranche still awaits the budget decision; the subsidy of a
+rejected tranche is not claimable at all (FUNDING.md: Provisional and rejected tranches).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -47,7 +49,6 @@ from .models import (
     DocumentStatus,
     FundingProgramme,
     Invoice,
-    InvoiceLine,
     InvoiceLineSubsidy,
     Payment,
     PeriodClose,
@@ -240,22 +241,14 @@ def receivables(*, today: date) -> Receivables:
 
 # --- subsidy parts --------------------------------------------------------------------------
 
-
-def _credited():
-    return Exists(
-        InvoiceLine.objects.filter(credits=OuterRef("line_id"), invoice__status=DocumentStatus.ISSUED)
-    )
-
-
-def _rebilled():
-    return Exists(InvoiceLine.objects.filter(rebills=OuterRef("pk"), invoice__status=DocumentStatus.ISSUED))
-
-
-def withdrawn_condition() -> Q:
-    return Q(_credited()) | Q(_rebilled())
-
-
 PROVISIONAL_CONDITION = Q(provisional=True, tranche__status=TrancheStatus.PROVISIONAL)
+#: Only tranches not rejected can be claimed from the funder; a rejected tranche's subsidy is
+#: charged to the municipalities instead (FUNDING.md: Provisional and rejected tranches).
+CLAIMABLE_CONDITION = ~Q(tranche__status=TrancheStatus.REJECTED)
+
+#: Paths from a subsidy part to the document that withdrew it.
+REBILLING = "rebilled_by__invoice"
+CREDIT_NOTE = "line__credited_by__invoice"
 
 
 def issued_parts() -> QuerySet[InvoiceLineSubsidy]:
@@ -265,13 +258,46 @@ def issued_parts() -> QuerySet[InvoiceLineSubsidy]:
     )
 
 
-@dataclass(frozen=True)
+def withdrawals(parts: QuerySet[InvoiceLineSubsidy] | None = None) -> tuple[tuple[str, QuerySet], ...]:
+    """The withdrawn parts, each with the path to the document that withdrew it: the
+    supplementary invoice that rebilled the part, else the credit note that reversed its line.
+    A part is withdrawn once, on the date of that document (a rebilled part whose line is
+    credited later is not withdrawn a second time)."""
+    parts = issued_parts() if parts is None else parts
+    issued = DocumentStatus.ISSUED
+    return (
+        (REBILLING, parts.filter(rebilled_by__invoice__status=issued)),
+        (
+            CREDIT_NOTE,
+            parts.filter(
+                line__credited_by__invoice__status=issued,
+                line__credited_by__invoice__kind=DocumentKind.CREDIT_NOTE,
+            ).exclude(rebilled_by__invoice__status=issued),
+        ),
+    )
+
+
+def not_withdrawn(parts: QuerySet[InvoiceLineSubsidy]) -> QuerySet[InvoiceLineSubsidy]:
+    """Parts neither rebilled nor credited (the conditions of ``tranche_rebill``)."""
+    return parts.filter(rebilled_by__isnull=True, line__credited_by__isnull=True)
+
+
+def _quarter(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+@dataclass
 class QuarterSubsidy:
+    """One quarter of a tranche, dated like the claim: ``granted`` by invoices of the quarter,
+    ``withdrawn`` by credit notes and rebillings of the quarter; ``claimable`` is the balance
+    (negative when more was withdrawn than granted), zero for a rejected tranche."""
+
     year: int
     quarter: int
-    claimable: Decimal
-    provisional: Decimal
-    withdrawn: Decimal
+    granted: Decimal = ZERO
+    withdrawn: Decimal = ZERO
+    claimable: Decimal = ZERO
+    provisional: Decimal = ZERO
 
     @property
     def label(self) -> str:
@@ -287,16 +313,20 @@ class TrancheSubsidy:
     quarters: list[QuarterSubsidy] = field(default_factory=list)
 
     @property
+    def granted(self) -> Decimal:
+        return sum((q.granted for q in self.quarters), ZERO)
+
+    @property
+    def withdrawn(self) -> Decimal:
+        return sum((q.withdrawn for q in self.quarters), ZERO)
+
+    @property
     def claimable(self) -> Decimal:
         return sum((q.claimable for q in self.quarters), ZERO)
 
     @property
     def provisional(self) -> Decimal:
         return sum((q.provisional for q in self.quarters), ZERO)
-
-    @property
-    def withdrawn(self) -> Decimal:
-        return sum((q.withdrawn for q in self.quarters), ZERO)
 
 
 @dataclass
@@ -306,6 +336,14 @@ class ProgrammeSubsidy:
     tranches: list[TrancheSubsidy] = field(default_factory=list)
 
     @property
+    def granted(self) -> Decimal:
+        return sum((t.granted for t in self.tranches), ZERO)
+
+    @property
+    def withdrawn(self) -> Decimal:
+        return sum((t.withdrawn for t in self.tranches), ZERO)
+
+    @property
     def claimable(self) -> Decimal:
         return sum((t.claimable for t in self.tranches), ZERO)
 
@@ -313,60 +351,53 @@ class ProgrammeSubsidy:
     def provisional(self) -> Decimal:
         return sum((t.provisional for t in self.tranches), ZERO)
 
-    @property
-    def withdrawn(self) -> Decimal:
-        return sum((t.withdrawn for t in self.tranches), ZERO)
-
 
 def subsidy_by_quarter() -> list[ProgrammeSubsidy]:
-    """Subsidy per programme, tranche and quarter of the invoice date (one query)."""
-    withdrawn = withdrawn_condition()
-    rows = (
-        issued_parts()
-        .annotate(
-            year=ExtractYear("line__invoice__issue_date"), quarter=ExtractQuarter("line__invoice__issue_date")
-        )
-        .values(
-            "tranche_id",
-            "tranche__name",
-            "tranche__status",
-            "tranche__start",
-            "tranche__programme__name",
-            "tranche__programme__funder",
-            "year",
-            "quarter",
-        )
-        .annotate(
-            claimable=Sum("amount", filter=~withdrawn, default=ZERO),
-            provisional=Sum("amount", filter=~withdrawn & PROVISIONAL_CONDITION, default=ZERO),
-            withdrawn=Sum("amount", filter=withdrawn, default=ZERO),
-        )
-        .order_by("tranche__programme__name", "tranche__start", "year", "quarter")
-    )
-    programmes: dict[str, ProgrammeSubsidy] = {}
-    tranches: dict[int, TrancheSubsidy] = {}
-    labels = dict(TrancheStatus.choices)
-    for row in rows:
-        programme = programmes.setdefault(
-            row["tranche__programme__name"],
-            ProgrammeSubsidy(name=row["tranche__programme__name"], funder=row["tranche__programme__funder"]),
-        )
-        tranche = tranches.get(row["tranche_id"])
-        if tranche is None:
-            tranche = tranches[row["tranche_id"]] = TrancheSubsidy(
-                tranche_id=row["tranche_id"],
-                name=row["tranche__name"],
-                status=row["tranche__status"],
-                status_label=labels.get(row["tranche__status"], row["tranche__status"]),
+    """Subsidy per programme, tranche and quarter (four queries), dated as in the claim:
+    granted in the quarter of the invoice, withdrawn in the quarter of the credit note or
+    supplementary invoice that withdrew it. What the claims of a quarter add up to is
+    ``claimable``; nothing of a rejected tranche is."""
+
+    def per_quarter(queryset: QuerySet, date_path: str):
+        return (
+            queryset.annotate(year=ExtractYear(date_path), quarter=ExtractQuarter(date_path))
+            .values("tranche_id", "year", "quarter")
+            .annotate(
+                total=Sum("amount"), provisional=Sum("amount", filter=PROVISIONAL_CONDITION, default=ZERO)
             )
-            programme.tranches.append(tranche)
-        tranche.quarters.append(
-            QuarterSubsidy(
-                year=row["year"],
-                quarter=row["quarter"],
-                claimable=row["claimable"],
-                provisional=row["provisional"],
-                withdrawn=row["withdrawn"],
+            .order_by()
+        )
+
+    movements = [(1, row) for row in per_quarter(issued_parts(), "line__invoice__issue_date")]
+    for path, parts in withdrawals():
+        movements += [(-1, row) for row in per_quarter(parts, f"{path}__issue_date")]
+    quarters: dict[int, dict[tuple[int, int], QuarterSubsidy]] = {}
+    for sign, row in movements:
+        key = (row["year"], row["quarter"])
+        quarter = quarters.setdefault(row["tranche_id"], {}).setdefault(key, QuarterSubsidy(*key))
+        if sign > 0:
+            quarter.granted += row["total"]
+        else:
+            quarter.withdrawn += row["total"]
+        quarter.provisional += sign * row["provisional"]
+    programmes: dict[str, ProgrammeSubsidy] = {}
+    tranches = Tranche.objects.filter(pk__in=quarters).select_related("programme")
+    for tranche in tranches.order_by("programme__name", "start"):
+        programme = programmes.setdefault(
+            tranche.programme.name,
+            ProgrammeSubsidy(name=tranche.programme.name, funder=tranche.programme.funder),
+        )
+        claimable = tranche.status != TrancheStatus.REJECTED
+        per_tranche = quarters[tranche.pk]
+        for quarter in per_tranche.values():
+            quarter.claimable = quarter.granted - quarter.withdrawn if claimable else ZERO
+        programme.tranches.append(
+            TrancheSubsidy(
+                tranche_id=tranche.pk,
+                name=tranche.name,
+                status=tranche.status,
+                status_label=tranche.get_status_display(),
+                quarters=[per_tranche[key] for key in sorted(per_tranche)],
             )
         )
     return list(programmes.values())
@@ -417,25 +448,14 @@ def budget_over_time() -> list[TrancheBudget]:
         )
 
     granted = _movements(per_month(parts, "line__invoice__issue_date"), 1)
-    rebilled = _movements(
-        per_month(
-            parts.filter(rebilled_by__invoice__status=DocumentStatus.ISSUED),
-            "rebilled_by__invoice__issue_date",
-        ),
-        -1,
-    )
-    credited = _movements(
-        per_month(
-            # A rebilled part is released once, by its rebilling.
-            parts.filter(line__credited_by__invoice__status=DocumentStatus.ISSUED, rebilled_by__isnull=True),
-            "line__credited_by__invoice__issue_date",
-        ),
-        -1,
-    )
+    released: dict[int, list[Movement]] = {}
+    for path, withdrawn in withdrawals(parts):
+        for tranche_id, moves in _movements(per_month(withdrawn, f"{path}__issue_date"), -1).items():
+            released.setdefault(tranche_id, []).extend(moves)
     result = []
     tranches = Tranche.objects.filter(programme__is_draft=False).select_related("programme")
     for tranche in tranches.order_by("programme__name", "start"):
-        movements = granted.get(tranche.pk, []) + rebilled.get(tranche.pk, []) + credited.get(tranche.pk, [])
+        movements = granted.get(tranche.pk, []) + released.get(tranche.pk, [])
         if not movements and tranche.cap is None:
             continue
         result.append(
@@ -455,73 +475,77 @@ def budget_over_time() -> list[TrancheBudget]:
 
 # --- subsidy claim --------------------------------------------------------------------------
 
+GRANT_LABEL = "Förderung"
+RECLAIM_LABEL = "Rückforderung"
 
-def claim_parts(
-    *, programme: FundingProgramme, date_from: date, date_to: date, tranche: Tranche | None = None
-) -> QuerySet[InvoiceLineSubsidy]:
-    """Every subsidy part of a programme (optionally one tranche) on invoices dated
-    ``date_from``–``date_to``, with flat columns for pages and exports: claimable parts first,
-    then withdrawn ones; within each by municipality, invoice and position.
 
-    Municipality name and AGS are the invoice's (as billed on its date)."""
+def _claim_rows(parts: QuerySet, document: str) -> QuerySet[InvoiceLineSubsidy]:
+    """Flat columns for pages and exports. ``document`` is the path to the document that dates
+    the row (the invoice for a grant, the withdrawing document for a reclaim); municipality
+    name and AGS are that document's (as billed on its date)."""
     from shop.models import FeeKind
 
-    parts = issued_parts().filter(
-        tranche__programme=programme, line__invoice__issue_date__range=(date_from, date_to)
-    )
-    if tranche is not None:
-        parts = parts.filter(tranche=tranche)
-    credit_note = Invoice.objects.filter(
-        lines__credits=OuterRef("line_id"), status=DocumentStatus.ISSUED
-    ).values("number")[:1]
-    rebilling = Invoice.objects.filter(lines__rebills=OuterRef("pk"), status=DocumentStatus.ISSUED).values(
-        "number"
-    )[:1]
     fee_label = FeeKind.objects.filter(code=OuterRef("line__fee_kind")).values("label")[:1]
     return parts.annotate(
         programme_name=F("tranche__programme__name"),
         tranche_name=F("tranche__name"),
         tranche_status=F("tranche__status"),
-        municipality_name=F("line__invoice__buyer_name"),
-        ags=F("line__invoice__buyer_ags"),
+        municipality_name=F(f"{document}__buyer_name"),
+        ags=F(f"{document}__buyer_ags"),
         assistant_title=Coalesce(F("line__assistant__title"), F("line__description")),
+        document_number=F(f"{document}__number"),
+        document_kind=F(f"{document}__kind"),
+        document_date=F(f"{document}__issue_date"),
         invoice_number=F("line__invoice__number"),
-        issue_date=F("line__invoice__issue_date"),
+        invoice_date=F("line__invoice__issue_date"),
         position=F("line__position"),
         fee_kind=F("line__fee_kind"),
         fee_kind_label=Coalesce(Subquery(fee_label), F("line__fee_kind")),
         period_start=F("line__period_start"),
         period_end=F("line__period_end"),
-        credit_note_number=Subquery(credit_note),
-        rebilling_number=Subquery(rebilling),
         is_provisional=ExpressionWrapper(PROVISIONAL_CONDITION, output_field=BooleanField()),
-        is_withdrawn=ExpressionWrapper(withdrawn_condition(), output_field=BooleanField()),
-        is_claimed=ExpressionWrapper(~withdrawn_condition(), output_field=BooleanField()),
-    ).order_by("is_withdrawn", "municipality_name", "ags", "issue_date", "invoice_number", "position")
+    )
 
 
-def withdrawal_text(part) -> str:
-    """Why a part is not claimed, in German (empty for a claimable part)."""
-    if part.rebilling_number:
-        return f"nachberechnet mit {part.rebilling_number}"
-    if part.credit_note_number:
-        return f"gutgeschrieben mit {part.credit_note_number}"
-    return ""
+#: The order of the claim's rows (grants and reclaims each).
+CLAIM_ORDER = ("municipality_name", "ags", "document_date", "document_number", "invoice_number", "position")
 
 
 @dataclass
 class ClaimTotal:
+    """Rows of the claim summed up: ``amount`` = granted − reclaimed; ``provisional`` is the
+    share of ``amount`` subject to the budget decision."""
+
     label: str
     ags: str = ""
-    count: int = 0
-    amount: Decimal = ZERO
+    grants: int = 0
+    reclaims: int = 0
+    granted: Decimal = ZERO
+    reclaimed: Decimal = ZERO
     provisional: Decimal = ZERO
 
-    def add(self, part) -> None:
-        self.count += 1
-        self.amount += part.amount
-        if part.is_provisional:
-            self.provisional += part.amount
+    @property
+    def count(self) -> int:
+        return self.grants + self.reclaims
+
+    @property
+    def amount(self) -> Decimal:
+        return self.granted - self.reclaimed
+
+    @property
+    def reclaim_sum(self) -> Decimal:
+        """The reclaims as what they add to the claim (negative)."""
+        return -self.reclaimed
+
+    def add(self, row) -> None:
+        if row.is_reclaim:
+            self.reclaims += 1
+            self.reclaimed += row.amount
+        else:
+            self.grants += 1
+            self.granted += row.amount
+        if row.is_provisional:
+            self.provisional += row.claim_amount
 
 
 @dataclass
@@ -530,14 +554,19 @@ class Claim:
     tranche: Tranche | None
     date_from: date
     date_to: date
-    parts: list
-    withdrawn: list
+    #: subsidy granted by invoices of the period
+    grants: list
+    #: subsidy withdrawn by credit notes and rebillings of the period (negative rows)
+    reclaims: list
     by_municipality: list[ClaimTotal]
     by_quarter: list[ClaimTotal]
     total: ClaimTotal
-    withdrawn_total: ClaimTotal
-    #: claimable parts of rejected tranches: to be rebilled, not to be claimed
+    #: subsidy of rejected tranches granted in the period and not yet rebilled: not claimed
     rejected_pending: ClaimTotal
+
+    @property
+    def rows(self) -> list:
+        return self.grants + self.reclaims
 
     @property
     def provisional_total(self) -> Decimal:
@@ -547,40 +576,58 @@ class Claim:
 def subsidy_claim(
     *, programme: FundingProgramme, date_from: date, date_to: date, tranche: Tranche | None = None
 ) -> Claim:
-    """The claim for the funder (one query): lines and totals per municipality, per quarter of
-    the invoice date and overall; withdrawn parts listed apart and left out of every total."""
-    rows = list(claim_parts(programme=programme, date_from=date_from, date_to=date_to, tranche=tranche))
-    parts = [p for p in rows if not p.is_withdrawn]
-    withdrawn = [p for p in rows if p.is_withdrawn]
-    for part in rows:
-        part.withdrawal = withdrawal_text(part)
+    """The claim for the funder for ``date_from``–``date_to`` (three queries): the subsidy
+    granted by invoices issued in the period − the subsidy withdrawn by credit notes and
+    supplementary invoices issued in the period ("Rückforderung", negative rows), with totals
+    per municipality, per quarter of the row's document and overall.
+
+    Every row is dated by a document issued in the period, so a claim for a past period comes
+    out the same whatever is issued later; a withdrawal is reclaimed in its own period.
+    Rejected tranches are not claimable at all (neither grants nor withdrawals); their parts
+    still to be rebilled are counted in ``rejected_pending``."""
+    period = (date_from, date_to)
+    parts = issued_parts().filter(tranche__programme=programme)
+    if tranche is not None:
+        parts = parts.filter(tranche=tranche)
+    claimable = parts.filter(CLAIMABLE_CONDITION)
+    grants = _claim_rows(claimable.filter(line__invoice__issue_date__range=period), "line__invoice")
+    grants = list(grants.order_by(*CLAIM_ORDER))
+    reclaim_sets = [
+        _claim_rows(withdrawn.filter(**{f"{path}__issue_date__range": period}), path)
+        for path, withdrawn in withdrawals(claimable)
+    ]
+    reclaims = list(reclaim_sets[0].union(*reclaim_sets[1:], all=True).order_by(*CLAIM_ORDER))
+    kinds = dict(DocumentKind.choices)
+    for row, is_reclaim in [(g, False) for g in grants] + [(r, True) for r in reclaims]:
+        row.is_reclaim = is_reclaim
+        row.kind_label = RECLAIM_LABEL if is_reclaim else GRANT_LABEL
+        row.document_kind_label = kinds.get(row.document_kind, row.document_kind)
+        row.claim_amount = -row.amount if is_reclaim else row.amount
     municipalities: dict[tuple[str, str], ClaimTotal] = {}
     quarters: dict[tuple[int, int], ClaimTotal] = {}
     total = ClaimTotal("Summe")
-    pending = ClaimTotal("abgelehnt, noch nicht nachberechnet")
-    for part in parts:
-        key = (part.municipality_name, part.ags)
-        municipalities.setdefault(key, ClaimTotal(part.municipality_name, part.ags)).add(part)
-        quarter = (part.issue_date.year, (part.issue_date.month - 1) // 3 + 1)
-        quarters.setdefault(quarter, ClaimTotal(f"Q{quarter[1]}/{quarter[0]}")).add(part)
-        total.add(part)
-        if part.tranche_status == TrancheStatus.REJECTED:
-            pending.add(part)
-    withdrawn_total = ClaimTotal("zurückgezogen")
-    for part in withdrawn:
-        withdrawn_total.add(part)
+    for row in grants + reclaims:
+        key = (row.municipality_name, row.ags)
+        municipalities.setdefault(key, ClaimTotal(row.municipality_name, row.ags)).add(row)
+        quarter = _quarter(row.document_date)
+        quarters.setdefault(quarter, ClaimTotal(f"Q{quarter[1]}/{quarter[0]}")).add(row)
+        total.add(row)
+    pending = not_withdrawn(
+        parts.filter(tranche__status=TrancheStatus.REJECTED, line__invoice__issue_date__range=period)
+    ).aggregate(count=Count("pk"), amount=Sum("amount", default=ZERO))
     return Claim(
         programme=programme,
         tranche=tranche,
         date_from=date_from,
         date_to=date_to,
-        parts=parts,
-        withdrawn=withdrawn,
+        grants=grants,
+        reclaims=reclaims,
         by_municipality=sorted(municipalities.values(), key=lambda t: (t.label, t.ags)),
         by_quarter=[quarters[k] for k in sorted(quarters)],
         total=total,
-        withdrawn_total=withdrawn_total,
-        rejected_pending=pending,
+        rejected_pending=ClaimTotal(
+            "abgelehnt, noch nicht nachberechnet", grants=pending["count"], granted=pending["amount"]
+        ),
     )
 
 
@@ -589,9 +636,7 @@ def subsidy_claim(
 
 def rebillable_parts(tranche_id) -> QuerySet[InvoiceLineSubsidy]:
     """What ``tranche_rebill`` would charge (the same conditions as billing/invoicing.py)."""
-    return issued_parts().filter(
-        tranche_id=tranche_id, rebilled_by__isnull=True, line__credited_by__isnull=True
-    )
+    return not_withdrawn(issued_parts().filter(tranche_id=tranche_id))
 
 
 def rejected_tranches() -> QuerySet[Tranche]:

@@ -159,9 +159,7 @@ def claim_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt == "pdf":
         content, content_type = claim_pdf(result, today=timezone.localdate()), "application/pdf"
     else:
-        dataset = SubsidyClaimResource().export(
-            result.parts + result.withdrawn, force_native_type=fmt == "xlsx"
-        )
+        dataset = SubsidyClaimResource().export(result.rows, force_native_type=fmt == "xlsx")
         if fmt == "xlsx":
             content = XLSX().export_data(dataset)
             content_type = XLSX().get_content_type()

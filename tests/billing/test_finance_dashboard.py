@@ -40,18 +40,54 @@ def test_receivables_of_example_2(example_2):
     assert figures.state("paid").count == 0
 
 
+def _quarters(tranche):
+    return [(q.label, q.granted, q.withdrawn, q.claimable, q.provisional) for q in tranche.quarters]
+
+
 def test_subsidy_per_programme_tranche_quarter(example_2):
     (programme,) = subsidy_by_quarter()
     assert programme.name.startswith("Anschubfinanzierung")
     first, second = programme.tranches
     assert (first.name, first.status) == ("Tranche 2022", "confirmed")
-    assert [(q.label, q.claimable, q.provisional, q.withdrawn) for q in first.quarters] == [
-        ("Q1/2022", D("241.97"), D("0.00"), D("0.00"))
+    assert _quarters(first) == [("Q1/2022", D("241.97"), D("0.00"), D("241.97"), D("0.00"))]
+    assert _quarters(second) == [("Q1/2023", D("480.00"), D("0.00"), D("480.00"), D("480.00"))]
+    assert (programme.granted, programme.claimable, programme.provisional) == (
+        D("721.97"),
+        D("721.97"),
+        D("480.00"),
+    )
+
+
+def test_a_credit_note_counts_in_its_own_quarter_like_in_the_claim(example_2, django_assert_num_queries):
+    from billing.invoicing import credit_note_issue
+    from billing.models import Invoice
+
+    invoice = Invoice.objects.get(billing_year=2023)
+    credit_note_issue(invoice=invoice, reason="Korrektur", actor=FINANCE, issue_date=date(2023, 7, 10))
+    with django_assert_num_queries(4):  # grants, two kinds of withdrawal, tranches
+        (programme,) = subsidy_by_quarter()
+    second = programme.tranches[1]
+    assert _quarters(second) == [
+        ("Q1/2023", D("480.00"), D("0.00"), D("480.00"), D("480.00")),  # as claimed in Q1
+        ("Q3/2023", D("0.00"), D("480.00"), D("-480.00"), D("-480.00")),  # reclaimed in Q3
     ]
-    assert [(q.label, q.claimable, q.provisional) for q in second.quarters] == [
-        ("Q1/2023", D("480.00"), D("480.00"))
-    ]
-    assert (programme.claimable, programme.provisional) == (D("721.97"), D("480.00"))
+    assert (second.granted, second.withdrawn, second.claimable) == (D("480.00"), D("480.00"), D("0.00"))
+
+
+def test_a_rejected_tranche_is_not_claimable(example_2):
+    from billing.services import tranche_record_decision
+
+    tranche = Tranche.objects.get(name="Tranche 2023–2024")
+    tranche_record_decision(tranche=tranche, status="rejected", decided_on=date(2024, 3, 1))
+    (programme,) = subsidy_by_quarter()
+    second = programme.tranches[1]
+    assert (second.status, second.status_label) == ("rejected", "abgelehnt")
+    assert _quarters(second) == [("Q1/2023", D("480.00"), D("0.00"), D("0.00"), D("0.00"))]
+    assert (programme.granted, programme.claimable, programme.provisional) == (
+        D("721.97"),
+        D("241.97"),
+        D("0.00"),
+    )
 
 
 def test_budget_use_per_month_against_the_cap(example_2):
@@ -113,9 +149,13 @@ def test_withdrawn_subsidy_is_shown_apart_and_releases_the_budget(towns, assista
 
     (programme,) = subsidy_by_quarter()
     (second,) = [t for t in programme.tranches if t.name == "Tranche 2023–2024"]
-    assert [(q.label, q.claimable, q.provisional, q.withdrawn) for q in second.quarters] == [
-        ("Q1/2023", D("0.00"), D("0.00"), D("960.00")),
-        ("Q1/2024", D("0.00"), D("0.00"), D("960.00")),
+    # granted in the quarter of the invoice, withdrawn in the quarter of the credit note or the
+    # rebilling; nothing of the rejected tranche is claimable
+    assert _quarters(second) == [
+        ("Q1/2023", D("960.00"), D("0.00"), D("0.00"), D("0.00")),
+        ("Q1/2024", D("960.00"), D("0.00"), D("0.00"), D("0.00")),
+        ("Q2/2024", D("0.00"), D("480.00"), D("0.00"), D("0.00")),
+        ("Q1/2025", D("0.00"), D("1440.00"), D("0.00"), D("0.00")),
     ]
     budget = {b.name: b for b in budget_over_time()}["Tranche 2023–2024"]
     by_month = {u.month: u for u in budget.uses}
