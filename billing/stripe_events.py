@@ -11,6 +11,11 @@ Processing is idempotent and tolerates replays and any delivery order:
   payments alike. Each increase becomes a Payment keyed ``<stripe invoice>:<paid cents>``: a
   replayed event finds its key, an older event (smaller figure) adds nothing, and
   ``payment_intent.*``/``charge.*`` events, which describe the same money again, are ignored.
+* A Stripe invoice is ours by its stored id (``StripeInvoice.stripe_id``). One not stored yet is
+  matched by its metadata only when invoice id and number name the same issued invoice and the
+  Stripe customer is that municipality's customer; anything else is processed without touching
+  an invoice (a note on the event says why), and money paid on it is a payment without invoice
+  of the customer's municipality, or nothing when the customer is unknown.
 * A bank transfer Stripe could not apply to any invoice (paid too much, or nothing open) stays
   in the customer's cash balance. Payments without invoice mirror that balance: the newest
   balance Stripe reported (``customer_cash_balance_transaction.created``: ``ending_balance``;
@@ -52,6 +57,10 @@ ACTOR = "Stripe"
 #: The note on a payment that mirrors a municipality's unapplied Stripe cash balance.
 CASH_BALANCE_NOTE = "Überweisung an Stripe, keiner Rechnung zugeordnet (Guthaben)"
 CASH_BALANCE_EVENTS = ("customer_cash_balance_transaction.created", "cash_balance.funds_available")
+#: Audit entry on a credit note once Stripe knows it (billing.stripe_gateway.credit_note_transfer).
+CREDIT_TRANSFERRED = "stripe_credit"
+#: On a payment made on a Stripe invoice that collects none of our invoices.
+UNMATCHED_INVOICE_NOTE = "keinem Beleg zugeordnet"
 
 
 class InvalidEvent(ValueError):
@@ -93,9 +102,9 @@ def event_process(*, event_pk: int) -> str:
     if event.processed_at is not None:
         return "bereits verarbeitet"
     handler = _handler_for(event.type)
+    event.error = ""  # a handler may leave a note here (an event it processed but did not apply)
     result = handler(event) if handler is not None else "ignoriert"
     event.processed_at = timezone.now()
-    event.error = ""
     event.save(update_fields=["processed_at", "error"])
     return result
 
@@ -163,16 +172,38 @@ def stripe_invoice_apply(record: StripeInvoice, obj: Mapping[str, Any]) -> bool:
     return bool(fields)
 
 
-def _our_invoice(metadata: Mapping[str, Any]) -> Invoice | None:
-    """Our invoice named in a Stripe invoice's metadata (id and, when given, the same number)."""
-    raw = str(metadata.get("invoice_id") or "")
-    if not raw.isdigit():
-        return None
-    invoice = Invoice.objects.filter(pk=int(raw), status=DocumentStatus.ISSUED).first()
-    number = metadata.get("invoice_number")
-    if invoice is None or invoice.kind == DocumentKind.CREDIT_NOTE or (number and number != invoice.number):
-        return None
-    return invoice
+def _customer_id(obj: Mapping[str, Any]) -> str:
+    customer = obj.get("customer")
+    if isinstance(customer, Mapping):  # expanded
+        customer = customer.get("id")
+    return customer if isinstance(customer, str) else ""
+
+
+def _our_invoice(obj: Mapping[str, Any]) -> tuple[Invoice | None, str]:
+    """Our invoice a Stripe invoice we do not hold yet names in its metadata, or ``(None, why)``.
+
+    A signed payload is not enough to touch one of our invoices (the secret may have leaked, or
+    another Stripe account sends to this endpoint): id and number must both name the same issued
+    invoice, and the Stripe customer must be that municipality's customer.
+    """
+    metadata = obj.get("metadata") or {}
+    raw_id, number = str(metadata.get("invoice_id") or ""), str(metadata.get("invoice_number") or "")
+    if not raw_id and not number:
+        return None, ""
+    named = f"Beleg-ID {raw_id or '-'}, Nummer {number or '-'}"
+    if not (raw_id.isdigit() and number):
+        return None, f"Metadaten unvollständig ({named})"
+    invoice = (
+        Invoice.objects.filter(pk=int(raw_id), number=number, status=DocumentStatus.ISSUED)
+        .exclude(kind=DocumentKind.CREDIT_NOTE)
+        .first()
+    )
+    if invoice is None:
+        return None, f"kein ausgestellter Beleg mit {named}"
+    customer = StripeCustomer.objects.filter(municipality_id=invoice.municipality_id).first()
+    if customer is None or customer.stripe_id != _customer_id(obj):
+        return None, f"Stripe-Kunde {_customer_id(obj) or '-'} ist nicht der Kunde der Kommune von {number}"
+    return invoice, ""
 
 
 def _invoice_event(event: StripeEvent) -> str:
@@ -181,9 +212,12 @@ def _invoice_event(event: StripeEvent) -> str:
     if not isinstance(stripe_id, str) or not stripe_id:
         return "Rechnung ohne Kennung (Vorschau), ignoriert"  # e.g. invoice.upcoming
     record = StripeInvoice.objects.select_for_update().filter(stripe_id=stripe_id).first()
-    invoice = record.invoice if record else _our_invoice(obj.get("metadata") or {})
-    if invoice is None:
-        return "fremde Rechnung, ignoriert"
+    if record is not None:
+        invoice = record.invoice
+    else:
+        invoice, why = _our_invoice(obj)
+        if invoice is None:
+            return _unmatched_invoice_event(event, stripe_id, obj, why)
     if record is None:
         # The event came before the gateway stored the Stripe invoice (or the row was lost).
         record, _ = StripeInvoice.objects.get_or_create(
@@ -212,10 +246,40 @@ def _invoice_event(event: StripeEvent) -> str:
     return ", ".join(outcome) or "unverändert"
 
 
+def _unmatched_invoice_event(event: StripeEvent, stripe_id: str, obj: Mapping[str, Any], why: str) -> str:
+    """A Stripe invoice none of ours is collected by. No Stripe invoice row and no invoice
+    payment (collection of the named invoice goes on); money paid on it is a payment without
+    invoice when the Stripe customer is one of our municipalities, otherwise nothing."""
+    customer = (
+        StripeCustomer.objects.filter(stripe_id=_customer_id(obj)).first() if _customer_id(obj) else None
+    )
+    if customer is None and not why:
+        return "fremde Rechnung, ignoriert"  # another product in the same Stripe account
+    notes = [f"Stripe-Rechnung {stripe_id} keinem Beleg zugeordnet" + (f": {why}" if why else "")]
+    payment = None
+    if customer is not None:
+        payment = _record_invoice_payment(
+            None, stripe_id, obj, event, municipality_id=customer.municipality_id
+        )
+        if payment is not None:
+            notes.append(f"Zahlung ohne Rechnung {payment.amount} € für {customer.municipality}")
+    else:
+        notes.append("Kunde unbekannt, nichts erfasst")
+    event.error = "; ".join(notes)[:2000]
+    logger.warning("Stripe-Ereignis %s (%s): %s", event.event_id, event.type, event.error)
+    return event.error
+
+
 def _record_invoice_payment(
-    invoice: Invoice, stripe_id: str, obj: Mapping[str, Any], event: StripeEvent
+    invoice: Invoice | None,
+    stripe_id: str,
+    obj: Mapping[str, Any],
+    event: StripeEvent,
+    *,
+    municipality_id: int | None = None,
 ) -> Payment | None:
-    """Record the increase of the Stripe invoice's paid amount since what we recorded for it."""
+    """Record the increase of the Stripe invoice's paid amount since what we recorded for it
+    (without ``invoice``: a payment without invoice of ``municipality_id``)."""
     paid_cents = _cents(obj, "amount_paid")
     recorded = Payment.objects.filter(external_id__startswith=f"{stripe_id}:").aggregate(s=Sum("amount"))["s"]
     delta = from_cents(paid_cents) - (recorded or Decimal("0"))
@@ -224,14 +288,14 @@ def _record_invoice_payment(
     payment, created = _payment_once(
         external_id=f"{stripe_id}:{paid_cents}",
         invoice=invoice,
-        municipality_id=invoice.municipality_id,
+        municipality_id=invoice.municipality_id if invoice is not None else municipality_id,
         amount=delta,
         received_on=_received_on(obj, event),
         method=_method(obj),
-        payer_reference=invoice.number or "",
-        note=f"Stripe-Rechnung {stripe_id}",
+        payer_reference=invoice.number if invoice is not None and invoice.number else "",
+        note=f"Stripe-Rechnung {stripe_id}" + ("" if invoice is not None else f", {UNMATCHED_INVOICE_NOTE}"),
     )
-    if created:
+    if created and invoice is not None:
         _log(invoice.pk, "stripe_payment", betrag=str(delta), gezahlt_gesamt=str(from_cents(paid_cents)))
     return payment if created else None
 
@@ -415,9 +479,31 @@ def invoices_to_collect(
     )
 
 
+def credit_notes_to_transfer(
+    *, older_than_seconds: int | None = None, limit: int = SWEEP_INVOICE_LIMIT
+) -> QuerySet[Invoice]:
+    """Issued credit notes on an invoice with an open Stripe invoice that Stripe does not know
+    yet (their task never ran or gave up)."""
+    grace = INVOICE_GRACE_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    return (
+        Invoice.objects.filter(
+            kind=DocumentKind.CREDIT_NOTE,
+            status=DocumentStatus.ISSUED,
+            issued_at__lte=cutoff,
+            references__stripe__status=StripeInvoiceStatus.OPEN,
+        )
+        .exclude(events__action=CREDIT_TRANSFERRED)
+        .order_by("issued_at")[:limit]
+    )
+
+
 __all__ = [
     "CASH_BALANCE_NOTE",
+    "CREDIT_TRANSFERRED",
+    "UNMATCHED_INVOICE_NOTE",
     "InvalidEvent",
+    "credit_notes_to_transfer",
     "event_fail",
     "event_process",
     "event_store",

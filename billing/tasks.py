@@ -104,21 +104,53 @@ def process_stripe_event_task(self, event_pk: int, retry: bool = True) -> str:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=STRIPE_MAX_RETRIES)
+def stripe_credit_task(self, credit_note_id: int, retry: bool = True) -> str:
+    """Thin: bring one issued credit note to Stripe (void the Stripe invoice or add a Stripe credit
+    note, billing.stripe_gateway); safe to run twice. Retried like the collection."""
+    from .stripe_gateway import credit_note_transfer
+
+    try:
+        return credit_note_transfer(credit_note_id=credit_note_id)
+    except Exception as exc:
+        if not retry or self.request.retries >= STRIPE_MAX_RETRIES:
+            logger.warning("Stripe-Übergabe der Gutschrift %s fehlgeschlagen: %s", credit_note_id, exc)
+            return "später erneut"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+def stripe_credit_enqueue(credit_note_id: int) -> None:
+    """After a credit note is committed (billing.invoicing.credit_note_issue): tell Stripe, when
+    Stripe is enabled. A broker outage is caught up by the sweeper."""
+    from django.conf import settings
+
+    if not settings.STRIPE_ENABLED:
+        return
+    try:
+        stripe_credit_task.delay(credit_note_id)
+    except Exception:
+        logger.warning("Stripe-Übergabe der Gutschrift %s nicht eingereiht", credit_note_id, exc_info=True)
+
+
 @shared_task(acks_late=True)
 def sweep_stripe_events_task() -> dict:
     """Beat, every 5 minutes: process stored events no task processed, and (with Stripe enabled)
-    hand over issued invoices that have no finalized Stripe invoice yet. The sweep is the retry
-    here, so the tasks it sends do not retry themselves."""
+    hand over issued invoices that have no finalized Stripe invoice yet and credit notes Stripe
+    does not know yet. The sweep is the retry here, so the tasks it sends do not retry themselves."""
     from django.conf import settings
 
-    from .stripe_events import events_unprocessed, invoices_to_collect
+    from .stripe_events import credit_notes_to_transfer, events_unprocessed, invoices_to_collect
 
     events = list(events_unprocessed().values_list("pk", flat=True))
     for pk in events:
         process_stripe_event_task.delay(pk, retry=False)
     invoices: list[int] = []
+    credit_notes: list[int] = []
     if settings.STRIPE_ENABLED:
         invoices = list(invoices_to_collect().values_list("pk", flat=True))
         for pk in invoices:
             stripe_collect_invoice_task.delay(pk, retry=False)
-    return {"events": len(events), "invoices": len(invoices)}
+        credit_notes = list(credit_notes_to_transfer().values_list("pk", flat=True))
+        for pk in credit_notes:
+            stripe_credit_task.delay(pk, retry=False)
+    return {"events": len(events), "invoices": len(invoices), "credit_notes": len(credit_notes)}

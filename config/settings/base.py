@@ -264,8 +264,12 @@ INVOICE_PAYMENT_DAYS = int(env("INVOICE_PAYMENT_DAYS", "30"))
 
 # --- Stripe (billing/stripe_gateway.py) ----------------------------------------------------
 # Without STRIPE_API_BASE the official API is used; tests and the demo point it at localstripe.
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_ozgshop")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_ozgshop_local")
+# The defaults are for development only and public in the repository: production settings
+# refuse them (config/settings/production.py).
+STRIPE_DEV_SECRET_KEY = "sk_test_ozgshop"
+STRIPE_DEV_WEBHOOK_SECRET = "whsec_ozgshop_local"
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", STRIPE_DEV_SECRET_KEY)
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", STRIPE_DEV_WEBHOOK_SECRET)
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")
 # Webhook timestamps further off than this (in either direction) are rejected.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(env("STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))

@@ -3,7 +3,16 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASE_URL, MIDDLEWARE, env, env_bool, env_list
+from .base import (
+    DATABASE_URL,
+    MIDDLEWARE,
+    STRIPE_DEV_SECRET_KEY,
+    STRIPE_DEV_WEBHOOK_SECRET,
+    STRIPE_ENABLED,
+    env,
+    env_bool,
+    env_list,
+)
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -31,3 +40,33 @@ STORAGES = {
 
 # Static files straight from the application server, right after the security middleware.
 MIDDLEWARE = [*MIDDLEWARE[:2], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[2:]]
+
+# Stripe: never the development values from the repository. Without a secret of its own the
+# webhook refuses every request (billing.stripe_gateway.verify_webhook); with Stripe enabled the
+# installation does not start at all.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+if STRIPE_SECRET_KEY == STRIPE_DEV_SECRET_KEY:
+    STRIPE_SECRET_KEY = ""
+if STRIPE_WEBHOOK_SECRET == STRIPE_DEV_WEBHOOK_SECRET:
+    STRIPE_WEBHOOK_SECRET = ""
+if STRIPE_ENABLED:
+    _missing = [
+        name
+        for name, value in (
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+        )
+        if not value
+    ]
+    if _missing:
+        _what = (
+            "fehlen oder sind noch die Entwicklungswerte"
+            if len(_missing) > 1
+            else "fehlt oder ist noch der Entwicklungswert"
+        )
+        raise ImproperlyConfigured(
+            f"STRIPE_ENABLED ist eingeschaltet, aber {' und '.join(_missing)} {_what} aus dem "
+            "Repository. Bitte den API-Schlüssel und das Signaturgeheimnis des Webhooks aus dem "
+            "Stripe-Dashboard setzen."
+        )

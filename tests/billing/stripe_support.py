@@ -13,13 +13,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
 
 import pytest
+import stripe
 from django.conf import settings
 from django.test import Client
 
@@ -35,19 +36,25 @@ _ids = count(1)
 
 def issued_invoice(town, *, slug: str = "gewerbe", started_on: date = date(2022, 3, 1)) -> Invoice:
     """FUNDING.md example 2: a yearly invoice of 190,92 € gross for the town."""
-    assistant = AssistantFactory(slug=slug, title="Gewerbe-Anmeldung", category="central")
-    Subscription.objects.create(
-        municipality=town.municipality,
-        assistant=assistant,
-        ordered_on=started_on,
-        started_on=started_on,
-        maintenance_yearly=Decimal("480.00"),
-        vat_rate=Decimal("19"),
-    )
-    billing_run(year=started_on.year, actor="finanzen@kisa.example", issue_date=date(started_on.year, 1, 3))
-    invoice = Invoice.objects.get(municipality=town.municipality, billing_year=started_on.year)
+    invoice = issued_invoice_of(town, slugs=(slug,), started_on=started_on)
     assert invoice.gross_due == Decimal("190.92")
     return invoice
+
+
+def issued_invoice_of(town, *, slugs: Sequence[str], started_on: date = date(2022, 3, 1)) -> Invoice:
+    """One yearly invoice for the town with one line per assistant in ``slugs``."""
+    for slug in slugs:
+        assistant = AssistantFactory(slug=slug, title=f"Assistent {slug}", category="central")
+        Subscription.objects.create(
+            municipality=town.municipality,
+            assistant=assistant,
+            ordered_on=started_on,
+            started_on=started_on,
+            maintenance_yearly=Decimal("480.00"),
+            vat_rate=Decimal("19"),
+        )
+    billing_run(year=started_on.year, actor="finanzen@kisa.example", issue_date=date(started_on.year, 1, 3))
+    return Invoice.objects.get(municipality=town.municipality, billing_year=started_on.year)
 
 
 # --- webhook payloads ----------------------------------------------------------------------
@@ -217,3 +224,33 @@ def stripe_settings(settings, localstripe_url):
     settings.STRIPE_SECRET_KEY = "sk_test_ozgshop"
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     return settings
+
+
+def stripe_client(settings) -> stripe.StripeClient:
+    """The test's own look at the server, independent of the gateway."""
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses={"api": base} if base else None, max_network_retries=0
+    )
+
+
+#: A card that can be attached but declines every charge (Stripe's and localstripe's test number).
+DECLINING_CARD = {"number": "4000000000000341", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+
+
+def localstripe_open_invoice(client: stripe.StripeClient, customer_id: str, cents: int) -> str:
+    """An open Stripe invoice over ``cents`` in localstripe, which creates invoices only for
+    subscriptions: the first invoice of a yearly plan, its charge declined, stays open."""
+    card = client.v1.payment_methods.create(params={"type": "card", "card": DECLINING_CARD})
+    client.v1.payment_methods.attach(card.id, params={"customer": customer_id})
+    client.v1.customers.update(customer_id, params={"invoice_settings": {"default_payment_method": card.id}})
+    product = client.v1.products.create(params={"name": "Beleg"})
+    plan = client.v1.plans.create(
+        params={"amount": cents, "currency": "eur", "interval": "year", "product": product.id}
+    )
+    subscription = client.v1.subscriptions.create(
+        params={"customer": customer_id, "items": [{"plan": plan.id}]}
+    )
+    invoice = client.v1.invoices.retrieve(subscription.latest_invoice)
+    assert (invoice.status, invoice.amount_due, invoice.amount_paid) == ("open", cents, 0)
+    return invoice.id

@@ -21,7 +21,7 @@ from billing.models import (
     StripeEvent,
     StripeInvoice,
 )
-from billing.stripe_events import CASH_BALANCE_NOTE, event_process
+from billing.stripe_events import CASH_BALANCE_NOTE, event_process, invoices_to_collect
 from billing.tasks import process_stripe_event_task, sweep_stripe_events_task
 from tests.billing.stripe_support import (
     WEBHOOK_URL,
@@ -340,14 +340,102 @@ def test_a_transfer_matching_no_invoice_is_a_payment_without_invoice(
 def test_invoice_found_by_metadata_when_the_stripe_invoice_is_not_stored_yet(
     towns, django_capture_on_commit_callbacks
 ):
+    """The event came before the gateway stored its Stripe invoice: id, number and the
+    municipality's Stripe customer all agree, so it is ours."""
     invoice = issued_invoice(towns["wilsdruff"])
-    evt = event(
-        "invoice.paid", stripe_invoice_object("in_test_new", invoice, status="paid", amount_paid=19092)
+    StripeCustomer.objects.create(municipality=invoice.municipality, stripe_id="cus_test_wilsdruff")
+    obj = stripe_invoice_object(
+        "in_test_new", invoice, status="paid", amount_paid=19092, customer="cus_test_wilsdruff"
     )
-    deliver(django_capture_on_commit_callbacks, evt)
+    deliver(django_capture_on_commit_callbacks, event("invoice.paid", obj))
     record = StripeInvoice.objects.get(invoice=invoice)
     assert (record.stripe_id, record.status) == ("in_test_new", "paid")
     assert Payment.objects.get().invoice == invoice
+    assert StripeEvent.objects.get().error == ""
+
+
+def test_the_stored_stripe_id_decides_without_metadata(collected, django_capture_on_commit_callbacks):
+    obj = stripe_invoice_object(STRIPE_ID, None, status="paid", amount_paid=19092, customer=CUSTOMER)
+    deliver(django_capture_on_commit_callbacks, event("invoice.paid", obj))
+    assert Payment.objects.get().invoice == collected
+    assert StripeInvoice.objects.get().status == "paid"
+
+
+def unmatched(towns, metadata: dict, *, customer: str) -> tuple:
+    """Wilsdruff's invoice (customer ``cus_test_wilsdruff``, not handed to Stripe yet) and a
+    validly signed ``invoice.paid`` over its full amount for a Stripe invoice we do not hold."""
+    invoice = issued_invoice(towns["wilsdruff"])
+    StripeCustomer.objects.create(municipality=invoice.municipality, stripe_id="cus_test_wilsdruff")
+    obj = stripe_invoice_object("in_forged", None, status="paid", amount_paid=19092, customer=customer)
+    obj["metadata"] = {
+        key: value.format(id=invoice.pk, number=invoice.number) for key, value in metadata.items()
+    }
+    return invoice, event("invoice.paid", obj)
+
+
+def assert_invoice_untouched(invoice) -> None:
+    """No invoice payment, no Stripe invoice row: collection of the invoice goes on."""
+    assert not Payment.objects.filter(invoice=invoice).exists()
+    assert not StripeInvoice.objects.exists()
+    assert invoice in set(invoices_to_collect(older_than_seconds=0, limit=100_000))
+    assert not InvoiceEvent.objects.filter(invoice=invoice, action__startswith="stripe").exists()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "why"),
+    [
+        ({"invoice_id": "{id}"}, "Metadaten unvollständig"),
+        ({"invoice_id": "{id}", "invoice_number": "RE-1999-99999"}, "kein ausgestellter Beleg"),
+        ({"invoice_number": "{number}"}, "Metadaten unvollständig"),
+    ],
+    ids=["id-alone", "wrong-number", "number-alone"],
+)
+def test_metadata_must_name_id_and_number(towns, django_capture_on_commit_callbacks, metadata, why):
+    """A payload naming the invoice by its id alone (or with another number) does not mark it
+    paid; the money of the known customer is a payment without invoice."""
+    invoice, evt = unmatched(towns, metadata, customer="cus_test_wilsdruff")
+    assert deliver(django_capture_on_commit_callbacks, evt).status_code == 200
+    assert_invoice_untouched(invoice)
+    stored = StripeEvent.objects.get()
+    assert stored.processed_at is not None
+    assert stored.error.startswith("Stripe-Rechnung in_forged keinem Beleg zugeordnet: " + why)
+    payment = Payment.objects.get()
+    assert (payment.invoice, payment.municipality, payment.amount) == (
+        None,
+        invoice.municipality,
+        D("190.92"),
+    )
+    assert payment.external_id == "in_forged:19092" and "keinem Beleg zugeordnet" in payment.note
+
+
+def test_metadata_with_an_unknown_customer_records_nothing(towns, django_capture_on_commit_callbacks):
+    """Id and number match, but the Stripe customer is no municipality's (a leaked secret, or
+    another Stripe account sending here): nothing is recorded at all."""
+    invoice, evt = unmatched(
+        towns, {"invoice_id": "{id}", "invoice_number": "{number}"}, customer="cus_someone_else"
+    )
+    deliver(django_capture_on_commit_callbacks, evt)
+    assert_invoice_untouched(invoice)
+    assert not Payment.objects.exists()
+    stored = StripeEvent.objects.get()
+    assert stored.processed_at is not None
+    assert "Stripe-Kunde cus_someone_else ist nicht der Kunde der Kommune" in stored.error
+    assert stored.error.endswith("Kunde unbekannt, nichts erfasst")
+
+
+def test_metadata_of_another_municipalitys_invoice(towns, django_capture_on_commit_callbacks):
+    """Dresden's customer pays a Stripe invoice claiming to be Wilsdruff's: Wilsdruff's invoice
+    stays open; Dresden's money is a payment without invoice of Dresden."""
+    dresden = towns["dresden"].municipality
+    StripeCustomer.objects.create(municipality=dresden, stripe_id="cus_test_dresden")
+    invoice, evt = unmatched(
+        towns, {"invoice_id": "{id}", "invoice_number": "{number}"}, customer="cus_test_dresden"
+    )
+    deliver(django_capture_on_commit_callbacks, evt)
+    assert_invoice_untouched(invoice)
+    payment = Payment.objects.get()
+    assert (payment.invoice, payment.municipality) == (None, dresden)
+    assert "nicht der Kunde der Kommune" in StripeEvent.objects.get().error
 
 
 def test_events_of_foreign_invoices_and_unknown_types_are_stored_and_ignored(
