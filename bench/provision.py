@@ -34,7 +34,6 @@ from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 from _common import ROOT, drop_database, migrate_shared, report, use_database
 
@@ -45,13 +44,14 @@ ASSISTANTS = 10
 use_database(DATABASE, fresh=True)
 migrate_shared()
 
-from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import Role
 from config.celery import app as celery_app
+from config.celery import private_filesystem_broker
+from config.env import database_url as env_database_url
 from shop.models import Assistant, LineStatus, OrderLine, Price, Subscription
 from shop.ordering import cart_add, order_approve, order_submit
 from tenants.importing import decode, municipalities_import, parse_municipalities
@@ -109,16 +109,8 @@ assert OrderLine.objects.filter(status=LineStatus.PENDING).count() == LINES
 data_dir = Path(tempfile.mkdtemp(prefix="ozg-bench-provision-"))
 broker_url = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if broker_url.startswith("filesystem"):
-    # a broker folder of our own (the worker derives the same one from its OZG_DATA_DIR), so
-    # that a demo worker on .data/broker neither takes our messages nor leaves us its own
-    shared, own = str(settings.BROKER_DIR), str(data_dir / "broker")
-    options = {
-        key: value.replace(shared, own, 1) if isinstance(value, str) else value
-        for key, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items()
-    }
-    for value in options.values():
-        if isinstance(value, str) and value.startswith(own):
-            Path(value).mkdir(parents=True, exist_ok=True)
+    # a broker folder of our own (the worker derives the same one from its OZG_DATA_DIR)
+    options = private_filesystem_broker(data_dir)
     celery_app.conf.update(
         broker_url=broker_url,
         broker_read_url=broker_url,
@@ -129,10 +121,8 @@ else:
     celery_app.control.purge()
 
 db = connection.settings_dict
-if os.environ.get("DATABASE_URL"):
-    database_url = os.environ["DATABASE_URL"]  # the name comes from OZG_DB_NAME
-else:  # the embedded server listens on a Unix socket only
-    database_url = f"postgres://{quote(db['USER'])}@/{quote(db['NAME'])}?host={quote(db['HOST'])}"
+# the environment's server (the name comes from OZG_DB_NAME), or the embedded one's socket
+database_url = os.environ.get("DATABASE_URL") or env_database_url(db)
 log = data_dir / "worker.log"
 hostname = f"bench-{uuid.uuid4().hex[:8]}@%h"
 env = {

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
+from billing.domain.periods import billed_period
 from billing.domain.subsidy import (
     Category,
     LineQuote,
@@ -403,9 +404,7 @@ class SubscriptionRow:
         )
 
     def billed_period(self, year: int) -> tuple[date, date] | None:
-        start = max(self.started_on, date(year, 1, 1))
-        end = min(self.ends_on or date(year, 12, 31), date(year, 12, 31))
-        return (start, end) if start <= end else None
+        return billed_period(self.started_on, self.ends_on, year)
 
 
 def maintenance_spec(

@@ -43,3 +43,17 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parsed.port or ""),
         "OPTIONS": options,
     }
+
+
+def database_url(settings_dict: dict) -> str:
+    """A Django ``DATABASES`` entry → ``postgres://…``, for another process (a worker) to reach
+    the same database; the inverse of :func:`database_from_url`. A Unix socket folder as host
+    (the embedded server) goes into the ``host`` parameter."""
+    from urllib.parse import quote
+
+    db = settings_dict
+    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    if db["HOST"].startswith("/"):
+        return f"postgres://{credentials}@{port}/{quote(db['NAME'])}?host={quote(db['HOST'])}"
+    return f"postgres://{credentials}@{db['HOST']}{port}/{quote(db['NAME'])}"

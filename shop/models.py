@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from simple_history.models import HistoricalRecords
 
+from billing.domain.periods import billed_period
 from billing.domain.subsidy import CATEGORY_LABELS, Category
 
 LEIKA_RE = re.compile(r"\d{14}")
@@ -302,9 +303,7 @@ class Subscription(models.Model):
 
     def billed_period(self, year: int) -> tuple[date, date] | None:
         """The part of calendar ``year`` this subscription runs in, or None."""
-        start = max(self.started_on, date(year, 1, 1))
-        end = min(self.ends_on or date(year, 12, 31), date(year, 12, 31))
-        return (start, end) if start <= end else None
+        return billed_period(self.started_on, self.ends_on, year)
 
 
 from .models_orders import (  # noqa: E402  (the ordering models, in their own module)

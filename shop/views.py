@@ -20,12 +20,11 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +33,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import can, is_public, require
 from billing.domain.subsidy import Category, OneTimeLine, PeriodLine, quote_line
 from billing.selectors import covered_periods, engine_programmes, funding_version
+from core.http import redirect_back
 from workspace.models import Watch
 from workspace.selectors import watch_of, watches_for_user
 from workspace.services import watch_add, watch_remove
@@ -379,15 +379,6 @@ def assistant_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "shop/assistant_detail.html", context)
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(default)
-
-
 @municipal_only("catalog.watch")
 @require_POST
 def watch_add_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -404,7 +395,7 @@ def watch_add_view(request: HttpRequest, slug: str) -> HttpResponse:
             _("„%(title)s“ steht auf Ihrer Merkliste. Sobald er verfügbar ist, erhalten Sie eine E-Mail.")
             % {"title": assistant.title},
         )
-    return _back(request, reverse("shop:detail", kwargs={"slug": slug}))
+    return redirect_back(request, reverse("shop:detail", kwargs={"slug": slug}))
 
 
 @municipal_only("catalog.watch")
@@ -417,7 +408,7 @@ def watch_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, _("„%(title)s“ ist nicht mehr auf Ihrer Merkliste.") % {"title": watch.assistant.title}
     )
-    return _back(request, reverse("shop:watch_list"))
+    return redirect_back(request, reverse("shop:watch_list"))
 
 
 @municipal_only("catalog.watch")

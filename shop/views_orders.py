@@ -18,13 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from simple_history.models import HistoricalRecords
 
 from accounts.permissions import can, require
 from billing.selectors import engine_programmes
 from core.forms import add_service_errors
+from core.http import redirect_back
 
 from .forms_orders import OrderSubmitForm, RejectForm
 from .models import AssistantCategory, AssistantStatus, OrderStatus
@@ -85,15 +85,6 @@ def _message_of(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(default)
-
-
 # --- cart ------------------------------------------------------------------------------------------
 
 
@@ -141,7 +132,7 @@ def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _message_of(exc))
     else:
         messages.success(request, f"„{assistant.title}“ liegt jetzt im Warenkorb.")
-    return _back(request, default)
+    return redirect_back(request, default)
 
 
 @require("cart.edit")
@@ -243,7 +234,11 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def order_status(request: HttpRequest, pk: int) -> JsonResponse:
     """The order's and its lines' states for the live progress (static/js/order_progress.js)."""
-    order = orders_for_municipality(request.tenant).filter(pk=pk).first()
+    return progress_response(orders_for_municipality(request.tenant).filter(pk=pk).first())
+
+
+def progress_response(order) -> JsonResponse:
+    """An order's live progress as JSON, never cached; 404 with a reason for no order."""
     if order is None:
         return JsonResponse({"error": "Diese Bestellung gibt es nicht."}, status=404)
     response = JsonResponse(order_progress(order))

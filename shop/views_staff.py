@@ -35,6 +35,7 @@ from .selectors_orders import (
     staff_orders,
     staff_status_counts,
 )
+from .views_orders import progress_response
 
 ORDERS_PER_PAGE = 50
 
@@ -90,12 +91,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require("staff.orders")
 @require_GET
 def order_status(request: HttpRequest, pk: int) -> JsonResponse:
-    order = staff_order(pk)
-    if order is None:
-        return JsonResponse({"error": "Diese Bestellung gibt es nicht."}, status=404)
-    response = JsonResponse(order_progress(order))
-    response["Cache-Control"] = "no-store"
-    return response
+    return progress_response(staff_order(pk))
 
 
 @require("staff.orders")

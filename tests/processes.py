@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import quote
 
 from django.db import connection
+
+from config.env import database_url as env_database_url
 
 
 def database_url() -> str:
     """The test database for another process: the environment's server, or the embedded one's socket."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]  # the database name comes from OZG_DB_NAME
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    if db["HOST"].startswith("/"):  # a Unix socket folder
-        return f"postgres://{credentials}@{port}/{quote(db['NAME'])}?host={quote(db['HOST'])}"
-    return f"postgres://{credentials}@{db['HOST']}{port}/{quote(db['NAME'])}"
+    return env_database_url(connection.settings_dict)
 
 
 def process_env(**extra: str) -> dict[str, str]:

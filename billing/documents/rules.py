@@ -46,16 +46,28 @@ def _schema(kind: str):
     return xmlschema.XMLSchema(str(SCHEMAS[kind]))
 
 
-def validate_xsd(xml_bytes: bytes) -> list[str]:
-    """Errors of the document against the UBL 2.1 schema (empty: valid). The schemas are loaded
-    once per process."""
+def _parse(xml_bytes: bytes) -> tuple[ET.Element | None, str | None, list[str]]:
+    """The root element and document kind, or why the bytes are no UBL document."""
     try:
         root = fromstring(xml_bytes)
     except (ET.ParseError, DefusedXmlException) as exc:
-        return [f"Die Datei ist kein wohlgeformtes XML: {exc}"]
+        return None, None, [f"Die Datei ist kein wohlgeformtes XML: {exc}"]
     kind = ROOTS.get(root.tag)
     if kind is None:
-        return [f"Unbekanntes Wurzelelement {root.tag}: erwartet wird ein UBL-Invoice oder -CreditNote."]
+        return (
+            None,
+            None,
+            [f"Unbekanntes Wurzelelement {root.tag}: erwartet wird ein UBL-Invoice oder -CreditNote."],
+        )
+    return root, kind, []
+
+
+def validate_xsd(xml_bytes: bytes) -> list[str]:
+    """Errors of the document against the UBL 2.1 schema (empty: valid). The schemas are loaded
+    once per process."""
+    _root, kind, errors = _parse(xml_bytes)
+    if errors:
+        return errors
     return [
         f"XSD: {error.reason or error.message} ({error.path})"
         for error in _schema(kind).iter_errors(io.BytesIO(xml_bytes))
@@ -98,15 +110,10 @@ def _euro(value: Decimal) -> str:
 
 def check_xrechnung(xml_bytes: bytes) -> list[str]:
     """The rule violations of an XRechnung, as German messages that start with the rule id."""
-    try:
-        root = fromstring(xml_bytes)
-    except (ET.ParseError, DefusedXmlException) as exc:
-        return [f"Die Datei ist kein wohlgeformtes XML: {exc}"]
-    kind = ROOTS.get(root.tag)
-    if kind is None:
-        return [f"Unbekanntes Wurzelelement {root.tag}: erwartet wird ein UBL-Invoice oder -CreditNote."]
+    root, kind, errors = _parse(xml_bytes)
+    if errors:
+        return errors
     doc = _Doc(root)
-    errors: list[str] = []
     errors += _header_rules(doc, kind)
     errors += _party_rules(doc)
     errors += _payment_rules(doc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-__all__ = ["calendar_year_periods", "days_inclusive", "year_days"]
+__all__ = ["billed_period", "calendar_year_periods", "days_inclusive", "year_days"]
 
 
 def year_days(year: int) -> int:
@@ -35,3 +35,11 @@ def calendar_year_periods(start: date, end: date) -> list[tuple[date, date]]:
         (max(start, date(year, 1, 1)), min(end, date(year, 12, 31)))
         for year in range(start.year, end.year + 1)
     ]
+
+
+def billed_period(started_on: date, ends_on: date | None, year: int) -> tuple[date, date] | None:
+    """The part of calendar ``year`` a subscription running from ``started_on`` to ``ends_on``
+    (open: None) is billed for, or None when it does not run in that year."""
+    start = max(started_on, date(year, 1, 1))
+    end = min(ends_on or date(year, 12, 31), date(year, 12, 31))
+    return (start, end) if start <= end else None

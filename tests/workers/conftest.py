@@ -33,6 +33,7 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from config.celery import app as celery_app
+from config.celery import private_filesystem_broker
 from tests.processes import database_url
 
 QUEUE = "celery"
@@ -130,16 +131,8 @@ def broker(tmp_path) -> Iterator[Broker]:
     data_dir = tmp_path / "data"
     url = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
     if url.startswith("filesystem"):
-        # the folders config/settings/base.py derives from OZG_DATA_DIR, moved to the test's own
-        # data folder, which the worker gets as its OZG_DATA_DIR
-        shared, own = str(settings.BROKER_DIR), str(data_dir / "broker")
-        options = {
-            key: value.replace(shared, own, 1) if isinstance(value, str) else value
-            for key, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items()
-        }
-        for value in options.values():
-            if isinstance(value, str) and value.startswith(own):
-                Path(value).mkdir(parents=True, exist_ok=True)
+        # the test's own data folder, which the worker gets as its OZG_DATA_DIR
+        options = private_filesystem_broker(data_dir)
     else:
         options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     with broker_configured(url, options):
