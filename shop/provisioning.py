@@ -115,13 +115,14 @@ def line_provision(*, line_id: int, today: date | None = None) -> OrderLine:
             "vat_rate": yearly.vat_rate if yearly else Decimal("19"),
         },
     )
+    ProvisioningOutbox.objects.filter(line=line, done_at__isnull=True).update(done_at=timezone.now())
+    _settle_order(line.order_id)
     # The activation invoice (one-time fees, maintenance of the first year pro rata) is issued in
-    # the same transaction: an activated line is always billed, and exactly once.
+    # the same transaction: an activated line is always billed, and exactly once. Last, because
+    # drawing its number locks the series' counter until commit.
     from billing.invoicing import activation_invoice
 
     activation_invoice(order_line=line, subscription=subscription, issue_date=today)
-    ProvisioningOutbox.objects.filter(line=line, done_at__isnull=True).update(done_at=timezone.now())
-    _settle_order(line.order_id)
     return line
 
 
